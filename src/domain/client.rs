@@ -1,0 +1,76 @@
+//! Clients and the identifiers that follow them.
+
+use std::fmt;
+
+use chrono::NaiveDate;
+use serde::{Deserialize, Serialize};
+
+use super::PersonName;
+
+macro_rules! uuid_id {
+    ($(#[$doc:meta])* $name:ident) => {
+        $(#[$doc])*
+        #[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+        #[serde(transparent)]
+        pub struct $name(::uuid::Uuid);
+
+        impl $name {
+            pub fn new() -> Self {
+                Self(::uuid::Uuid::new_v4())
+            }
+            pub fn from_uuid(id: ::uuid::Uuid) -> Self {
+                Self(id)
+            }
+            pub fn parse(s: &str) -> Option<Self> {
+                ::uuid::Uuid::parse_str(s).ok().map(Self)
+            }
+            pub fn as_uuid(&self) -> ::uuid::Uuid {
+                self.0
+            }
+        }
+
+        impl Default for $name {
+            fn default() -> Self {
+                Self::new()
+            }
+        }
+
+        impl ::std::fmt::Display for $name {
+            fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+                self.0.hyphenated().fmt(f)
+            }
+        }
+
+        impl ::std::fmt::Debug for $name {
+            fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+                write!(f, "{}({})", stringify!($name), self.0.hyphenated())
+            }
+        }
+    };
+}
+pub(crate) use uuid_id;
+
+uuid_id!(
+    /// The id of a client record at one office. Local: it never leaves the office.
+    ClientId
+);
+uuid_id!(
+    /// The id of a counselling case across offices: created at the first office and carried by
+    /// every handover, so that a client moving back (A → B → A) is recognised.
+    CaseId
+);
+
+/// The minimal identity a receiving office needs to recognise the person it meets.
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ClientIdentity {
+    pub given_name: PersonName,
+    pub family_name: PersonName,
+    pub date_of_birth: NaiveDate,
+}
+
+impl fmt::Debug for ClientIdentity {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("ClientIdentity(..)")
+    }
+}

@@ -1,0 +1,44 @@
+use chrono::NaiveDate;
+
+use super::{DataCategory, OfficeId};
+
+/// A rule of the domain was broken. Messages name the rule, never personal data.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum DomainError {
+    #[error("an office id is an 8-digit Amtlicher Gemeindeschlüssel with a Land code 01-16")]
+    InvalidOfficeId,
+    #[error("{field}: {reason}")]
+    InvalidText { field: &'static str, reason: &'static str },
+    #[error("the first session ({first_session}) lies in the future (today is {today})")]
+    FirstSessionInFuture { first_session: NaiveDate, today: NaiveDate },
+    #[error("an extension is between 1 and 12 whole months")]
+    ExtensionMonthsOutOfRange,
+    #[error("an extension needs at least one reason from the list")]
+    ExtensionWithoutReason,
+    #[error("extensions may add up to 12 months in total; {remaining} month(s) remain")]
+    ExtensionTooLong { remaining: u32 },
+    #[error("an extension is granted while the window runs: decided on {decided_on}, window {first_session} to {last_day}")]
+    ExtensionOutsideWindow { decided_on: NaiveDate, first_session: NaiveDate, last_day: NaiveDate },
+    #[error("the counselling window ended on {last_day}")]
+    WindowEnded { last_day: NaiveDate },
+    #[error("the stated last day {stated} does not follow from the first session and extensions ({computed})")]
+    LastDayInconsistent { stated: NaiveDate, computed: NaiveDate },
+    #[error("the consent does not cover the data category {0}")]
+    ConsentMissingCategory(DataCategory),
+    #[error("the consent names {consented} as recipient, not {receiver}")]
+    ConsentWrongRecipient { consented: OfficeId, receiver: OfficeId },
+    #[error("the consent was withdrawn")]
+    ConsentWithdrawn,
+    #[error("the consent lacks the legal basis {0}")]
+    ConsentMissingLegalBasis(&'static str),
+    #[error("a consent names at least one data category")]
+    ConsentEmpty,
+    #[error("a handover needs the consent to cover the client's identity and window")]
+    ConsentTooNarrowForHandover,
+    #[error("a handover goes to another office")]
+    HandoverToSelf,
+    #[error("the client has moved to another office; the record is closed")]
+    ClientMovedOut,
+    #[error("no goal with this id in the plan")]
+    UnknownGoal,
+}

@@ -1,0 +1,207 @@
+//! What a handover carries, and the rules on both ends: the sender sends only what the consent
+//! covers; the receiver takes nothing the consent does not cover, and no clock that does not add up.
+
+use std::collections::BTreeSet;
+
+use chrono::NaiveDate;
+use serde::{Deserialize, Serialize};
+
+use super::{
+    CaseId, ClientIdentity, ConsentBasis, ConsentGrant, CounsellingWindow, DataCategory, DomainError, GoalArea,
+    IntegrationPlan, OfficeId, WindowStatement,
+};
+
+/// The case as it travels: who, the clock, the plan, and the consent it travels on.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct HandoverCase {
+    pub case_id: CaseId,
+    pub client: ClientIdentity,
+    pub window: WindowStatement,
+    pub plan: IntegrationPlan,
+    pub consent: ConsentBasis,
+}
+
+/// The data categories a case discloses.
+pub fn disclosed_categories(window: &WindowStatement, plan: &IntegrationPlan) -> BTreeSet<DataCategory> {
+    let mut needed = BTreeSet::from([DataCategory::Identity, DataCategory::Window]);
+    needed.extend(plan.areas().into_iter().map(DataCategory::Plan));
+    let health_goal = plan.areas().contains(&GoalArea::Health);
+    let health_grounds = window.extensions.iter().any(|e| e.grounds.as_ref().is_some_and(|g| g.is_health_data()));
+    if health_goal || health_grounds {
+        needed.insert(DataCategory::Health);
+    }
+    needed
+}
+
+/// What the releasing office's client record holds, as the sender prepares a handover.
+pub struct CaseAtSender<'a> {
+    pub case_id: CaseId,
+    pub identity: &'a ClientIdentity,
+    pub window: &'a CounsellingWindow,
+    pub plan: &'a IntegrationPlan,
+}
+
+/// Builds the case to send: only what the consent covers. The consent must be active, name the
+/// receiver, and cover at least identity and window (without them nothing can be continued);
+/// the window must still run.
+pub fn prepare(
+    case: CaseAtSender<'_>,
+    consent: &ConsentGrant,
+    sender: OfficeId,
+    receiver: OfficeId,
+    today: NaiveDate,
+) -> Result<HandoverCase, DomainError> {
+    if sender == receiver {
+        return Err(DomainError::HandoverToSelf);
+    }
+    if !consent.is_active() {
+        return Err(DomainError::ConsentWithdrawn);
+    }
+    if consent.recipient != receiver {
+        return Err(DomainError::ConsentWrongRecipient { consented: consent.recipient, receiver });
+    }
+    if !(consent.categories.contains(&DataCategory::Identity) && consent.categories.contains(&DataCategory::Window)) {
+        return Err(DomainError::ConsentTooNarrowForHandover);
+    }
+    case.window.ensure_running(today)?;
+    let health = consent.categories.contains(&DataCategory::Health);
+    let plan = case
+        .plan
+        .restricted_to(|area| consent.categories.contains(&DataCategory::Plan(area)) && (area != GoalArea::Health || health));
+    let window = case.window.statement(health);
+    let basis = consent.basis();
+    // By construction the consent covers what we send; check it as the receiver will.
+    basis.covers(&disclosed_categories(&window, &plan), receiver)?;
+    Ok(HandoverCase { case_id: case.case_id, client: case.identity.clone(), window, plan, consent: basis })
+}
+
+/// The receiver's domain checks of an incoming case: the window adds up and has not ended, the
+/// first session is not in the future, and the consent names this office and covers all data sent.
+/// Returns the window the receiving office continues.
+pub fn check_incoming(case: &HandoverCase, receiver: OfficeId, today: NaiveDate) -> Result<CounsellingWindow, DomainError> {
+    let window = case.window.verify(today)?;
+    case.consent.covers(&disclosed_categories(&case.window, &case.plan), receiver)?;
+    window.ensure_running(today)?;
+    Ok(window)
+}
+
+#[cfg(test)]
+mod tests {
+    use chrono::Utc;
+
+    use super::*;
+    use crate::domain::plan::{Author, GoalDraft};
+    use crate::domain::{ClientId, ExtensionGrounds, ExtensionReason, PersonName, Responsible, Text};
+
+    fn d(s: &str) -> NaiveDate {
+        s.parse().unwrap()
+    }
+    fn office(s: &str) -> OfficeId {
+        OfficeId::parse(s).unwrap()
+    }
+
+    struct Fixture {
+        identity: ClientIdentity,
+        window: CounsellingWindow,
+        plan: IntegrationPlan,
+    }
+
+    fn fixture() -> Fixture {
+        let identity = ClientIdentity {
+            given_name: PersonName::parse("Testa", "g").unwrap(),
+            family_name: PersonName::parse("Beispiel", "f").unwrap(),
+            date_of_birth: d("1990-05-01"),
+        };
+        let mut window = CounsellingWindow::open(d("2024-03-15"), d("2024-03-15")).unwrap();
+        let grounds = ExtensionGrounds::new([ExtensionReason::ChronicIllness].into(), Text::parse("x", "j").unwrap()).unwrap();
+        window.grant_extension(4, grounds, "im".into(), d("2026-01-10")).unwrap();
+        let mut plan = IntegrationPlan::default();
+        let author = Author { office: office("08111000"), account: "im".into() };
+        for area in [GoalArea::Language, GoalArea::Health, GoalArea::Work] {
+            let draft = GoalDraft {
+                area,
+                description: Text::parse("goal", "d").unwrap(),
+                steps: vec![],
+                responsible: Responsible::IntegrationManager,
+                target_date: None,
+            };
+            plan.add_goal(draft, &author, Utc::now());
+        }
+        Fixture { identity, window, plan }
+    }
+
+    fn consent(cats: &[DataCategory]) -> ConsentGrant {
+        ConsentGrant::record(ClientId::new(), office("08221000"), cats.iter().copied().collect(), Utc::now(), "im".into()).unwrap()
+    }
+
+    fn at_sender(f: &Fixture) -> CaseAtSender<'_> {
+        CaseAtSender { case_id: CaseId::new(), identity: &f.identity, window: &f.window, plan: &f.plan }
+    }
+
+    #[test]
+    fn sends_only_consented_areas_and_withholds_health() {
+        let f = fixture();
+        let c = consent(&[DataCategory::Identity, DataCategory::Window, DataCategory::Plan(GoalArea::Language), DataCategory::Plan(GoalArea::Health)]);
+        let case = prepare(at_sender(&f), &c, office("08111000"), office("08221000"), d("2026-11-25")).unwrap();
+        // Health goals need the health category as well as the plan area.
+        assert_eq!(case.plan.areas(), [GoalArea::Language].into());
+        assert!(case.window.extensions[0].grounds.is_none());
+        assert_eq!(case.window.last_day, f.window.last_day());
+        assert!(check_incoming(&case, office("08221000"), d("2026-11-25")).is_ok());
+    }
+
+    #[test]
+    fn health_data_travels_with_explicit_consent() {
+        let f = fixture();
+        let c = consent(&[DataCategory::Identity, DataCategory::Window, DataCategory::Plan(GoalArea::Health), DataCategory::Health]);
+        let case = prepare(at_sender(&f), &c, office("08111000"), office("08221000"), d("2026-11-25")).unwrap();
+        assert_eq!(case.plan.areas(), [GoalArea::Health].into());
+        assert!(case.window.extensions[0].grounds.is_some());
+        let w = check_incoming(&case, office("08221000"), d("2026-11-25")).unwrap();
+        assert_eq!(w.last_day(), d("2027-07-15"));
+    }
+
+    #[test]
+    fn sender_refuses_without_identity_and_window_or_to_another_recipient() {
+        let f = fixture();
+        let narrow = consent(&[DataCategory::Identity, DataCategory::Plan(GoalArea::Work)]);
+        assert_eq!(
+            prepare(at_sender(&f), &narrow, office("08111000"), office("08221000"), d("2026-11-25")).unwrap_err(),
+            DomainError::ConsentTooNarrowForHandover
+        );
+        let c = consent(&[DataCategory::Identity, DataCategory::Window]);
+        assert!(matches!(
+            prepare(at_sender(&f), &c, office("08111000"), office("08311000"), d("2026-11-25")).unwrap_err(),
+            DomainError::ConsentWrongRecipient { .. }
+        ));
+        let mut withdrawn = c.clone();
+        withdrawn.withdraw(Utc::now());
+        assert_eq!(
+            prepare(at_sender(&f), &withdrawn, office("08111000"), office("08221000"), d("2026-11-25")).unwrap_err(),
+            DomainError::ConsentWithdrawn
+        );
+        assert_eq!(
+            prepare(at_sender(&f), &c, office("08221000"), office("08221000"), d("2026-11-25")).unwrap_err(),
+            DomainError::HandoverToSelf
+        );
+        // After the last day (2027-07-15) no handover.
+        assert_eq!(
+            prepare(at_sender(&f), &c, office("08111000"), office("08221000"), d("2027-07-16")).unwrap_err(),
+            DomainError::WindowEnded { last_day: d("2027-07-15") }
+        );
+    }
+
+    #[test]
+    fn receiver_refuses_data_beyond_the_consent() {
+        let f = fixture();
+        let c = consent(&[DataCategory::Identity, DataCategory::Window, DataCategory::Plan(GoalArea::Language)]);
+        let mut case = prepare(at_sender(&f), &c, office("08111000"), office("08221000"), d("2026-11-25")).unwrap();
+        // A sender that slips in the work goal anyway.
+        case.plan = f.plan.restricted_to(|a| a != GoalArea::Health);
+        assert_eq!(
+            check_incoming(&case, office("08221000"), d("2026-11-25")),
+            Err(DomainError::ConsentMissingCategory(DataCategory::Plan(GoalArea::Work)))
+        );
+    }
+}

@@ -1,0 +1,130 @@
+//! The HTTPS client for calls to other offices: mutual TLS, the peer's certificate must name the
+//! office we meant to reach, and every 202 must carry a valid receipt for the exact bytes sent.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use rustls::pki_types::CertificateDer;
+use uuid::Uuid;
+
+use super::protocol::{MEDIA_TYPE, MessageKind, Receipt, sha256_hex};
+use super::{Directory, jws, schema};
+use crate::domain::OfficeId;
+use crate::pki;
+
+/// A delivery attempt the receiver answered for good.
+#[derive(Debug)]
+pub enum Delivery {
+    /// Stored by the receiver: its signed receipt, checked.
+    Delivered { receipt_jws: String },
+    /// Refused by the receiver (a 4xx problem): sending the same bytes again will not help.
+    Rejected { status: u16, problem_type: Option<String> },
+}
+
+/// A delivery attempt that may succeed later: worth a retry with backoff.
+#[derive(Debug, thiserror::Error)]
+pub enum OutboundError {
+    #[error("office {0} is not in the directory")]
+    UnknownOffice(OfficeId),
+    #[error("transport: {0}")]
+    Transport(String),
+    #[error("the server's certificate does not name office {0}")]
+    PeerIdentity(OfficeId),
+    #[error("the receipt is not valid: {0}")]
+    BadReceipt(&'static str),
+    #[error("the receiver answered HTTP {0}")]
+    Unavailable(u16),
+}
+
+pub struct FederationClient {
+    http: reqwest::Client,
+    directory: Arc<Directory>,
+    me: OfficeId,
+}
+
+impl FederationClient {
+    pub fn new(
+        tls: rustls::ClientConfig,
+        directory: Arc<Directory>,
+        me: OfficeId,
+        timeout: Duration,
+    ) -> Result<Self, OutboundError> {
+        let http = reqwest::Client::builder()
+            .tls_backend_preconfigured(tls)
+            .tls_info(true)
+            .redirect(reqwest::redirect::Policy::none())
+            .no_proxy()
+            .timeout(timeout)
+            .connect_timeout(Duration::from_secs(10))
+            .user_agent(concat!("staffel/", env!("CARGO_PKG_VERSION")))
+            .build()
+            .map_err(|e| OutboundError::Transport(e.to_string()))?;
+        Ok(Self { http, directory, me })
+    }
+
+    /// Posts a signed message to the office `to` and checks the answer.
+    pub async fn send(&self, to: OfficeId, kind: MessageKind, message_id: Uuid, jws: &str) -> Result<Delivery, OutboundError> {
+        let entry = self.directory.office(to).ok_or(OutboundError::UnknownOffice(to))?;
+        let url = format!("{}{}", entry.federation_url.trim_end_matches('/'), kind.path());
+        let response = self
+            .http
+            .post(url)
+            .header(reqwest::header::CONTENT_TYPE, MEDIA_TYPE)
+            .body(jws.to_owned())
+            .send()
+            .await
+            .map_err(|e| OutboundError::Transport(error_chain(&e)))?;
+        let peer = response
+            .extensions()
+            .get::<reqwest::tls::TlsInfo>()
+            .and_then(|info| info.peer_certificate())
+            .and_then(|der| pki::office_id_of(&CertificateDer::from(der)));
+        if peer != Some(to) {
+            return Err(OutboundError::PeerIdentity(to));
+        }
+        let status = response.status();
+        let body = response.text().await.map_err(|e| OutboundError::Transport(error_chain(&e)))?;
+        if status == reqwest::StatusCode::ACCEPTED {
+            self.check_receipt(&body, to, message_id, jws)?;
+            return Ok(Delivery::Delivered { receipt_jws: body });
+        }
+        let retryable = [408, 425, 429].contains(&status.as_u16());
+        if status.is_client_error() && !retryable {
+            let problem_type = serde_json::from_str::<serde_json::Value>(&body)
+                .ok()
+                .and_then(|v| v.get("type").and_then(|t| t.as_str()).map(str::to_owned));
+            return Ok(Delivery::Rejected { status: status.as_u16(), problem_type });
+        }
+        Err(OutboundError::Unavailable(status.as_u16()))
+    }
+
+    fn check_receipt(&self, body: &str, from: OfficeId, message_id: Uuid, sent: &str) -> Result<Receipt, OutboundError> {
+        let verified = jws::verify(body.trim(), &self.directory).map_err(|_| OutboundError::BadReceipt("signature"))?;
+        if verified.signer != from {
+            return Err(OutboundError::BadReceipt("signed by another office"));
+        }
+        let value: serde_json::Value =
+            serde_json::from_slice(&verified.payload).map_err(|_| OutboundError::BadReceipt("not JSON"))?;
+        schema::validate(MessageKind::Receipt, &value).map_err(|_| OutboundError::BadReceipt("schema"))?;
+        let receipt: Receipt = serde_json::from_value(value).map_err(|_| OutboundError::BadReceipt("schema"))?;
+        if receipt.receipt_for != message_id || receipt.sender != from || receipt.receiver != self.me {
+            return Err(OutboundError::BadReceipt("names another message or office"));
+        }
+        if receipt.sha256 != sha256_hex(sent.as_bytes()) {
+            return Err(OutboundError::BadReceipt("digest differs from the bytes sent"));
+        }
+        Ok(receipt)
+    }
+}
+
+/// An error with its sources, for logs (transport errors carry no personal data).
+fn error_chain(e: &dyn std::error::Error) -> String {
+    let mut s = e.to_string();
+    let mut source = e.source();
+    while let Some(inner) = source {
+        s.push_str(": ");
+        s.push_str(&inner.to_string());
+        source = inner.source();
+    }
+    s
+}

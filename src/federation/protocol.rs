@@ -1,0 +1,138 @@
+//! Protocol v1: the messages offices exchange, each the JSON payload of a compact JWS (ES256).
+//! `schemas/README.md` is the normative description; the schemas in `schemas/` define the shapes.
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+use uuid::Uuid;
+
+use crate::domain::{HandoverCase, OfficeId, Text};
+
+/// The media type of every federation request body and of every receipt: a compact JWS.
+pub const MEDIA_TYPE: &str = "application/jose";
+/// Where handovers are posted.
+pub const HANDOVERS_PATH: &str = "/federation/v1/handovers";
+/// Where decisions are posted.
+pub const DECISIONS_PATH: &str = "/federation/v1/decisions";
+/// Where an office publishes its signing keys (JWK Set).
+pub const KEYS_PATH: &str = "/federation/v1/keys";
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MessageKind {
+    Handover,
+    Decision,
+    Receipt,
+}
+
+impl MessageKind {
+    /// The payload's `type`, also used as the JWS header `typ`.
+    pub fn type_name(self) -> &'static str {
+        match self {
+            Self::Handover => "staffel.handover.v1",
+            Self::Decision => "staffel.decision.v1",
+            Self::Receipt => "staffel.receipt.v1",
+        }
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Handover => "handover",
+            Self::Decision => "decision",
+            Self::Receipt => "receipt",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        [Self::Handover, Self::Decision, Self::Receipt].into_iter().find(|k| k.as_str() == s)
+    }
+
+    /// The federation path messages of this kind are posted to.
+    pub fn path(self) -> &'static str {
+        match self {
+            Self::Handover => HANDOVERS_PATH,
+            Self::Decision | Self::Receipt => DECISIONS_PATH,
+        }
+    }
+}
+
+/// The SHA-256 of exact bytes, lowercase hex, as receipts name it.
+pub fn sha256_hex(bytes: &[u8]) -> String {
+    hex::encode(Sha256::digest(bytes))
+}
+
+macro_rules! type_tag {
+    ($name:ident, $value:literal) => {
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+        pub enum $name {
+            #[default]
+            #[serde(rename = $value)]
+            V1,
+        }
+    };
+}
+type_tag!(HandoverType, "staffel.handover.v1");
+type_tag!(DecisionType, "staffel.decision.v1");
+type_tag!(ReceiptType, "staffel.receipt.v1");
+
+/// A handover: the case with its consented plan and the original window, from the releasing
+/// office (`sender`) to the receiving office (`receiver`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct HandoverMessage {
+    #[serde(rename = "type")]
+    pub message_type: HandoverType,
+    pub message_id: Uuid,
+    pub sender: OfficeId,
+    pub receiver: OfficeId,
+    pub issued_at: DateTime<Utc>,
+    pub expires_at: DateTime<Utc>,
+    pub case: HandoverCase,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Decision {
+    Accepted,
+    Declined,
+}
+
+/// The receiving office's decision on a handover, sent back to the releasing office.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DecisionMessage {
+    #[serde(rename = "type")]
+    pub message_type: DecisionType,
+    pub message_id: Uuid,
+    pub sender: OfficeId,
+    pub receiver: OfficeId,
+    pub issued_at: DateTime<Utc>,
+    pub expires_at: DateTime<Utc>,
+    pub handover_id: Uuid,
+    pub decision: Decision,
+    pub decided_at: DateTime<Utc>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<Text>,
+}
+
+/// The signed answer to every accepted federation request: the receiver has durably stored the
+/// message with this id and these exact bytes.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Receipt {
+    #[serde(rename = "type")]
+    pub message_type: ReceiptType,
+    pub receipt_for: Uuid,
+    pub sender: OfficeId,
+    pub receiver: OfficeId,
+    pub received_at: DateTime<Utc>,
+    pub sha256: String,
+}
+
+/// The fields every request message has, read before the schema is applied (audience, expiry).
+#[derive(Debug, Clone, Copy)]
+pub struct Envelope {
+    pub message_id: Uuid,
+    pub receiver: OfficeId,
+    pub issued_at: DateTime<Utc>,
+    pub expires_at: DateTime<Utc>,
+}

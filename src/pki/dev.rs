@@ -1,0 +1,203 @@
+//! The development PKI: a federation CA, and for each development office a TLS certificate
+//! (server and client auth, office id in a URI SAN), an ES256 signing key as JWK, and a ready
+//! config file; plus the directory of all offices. For development and tests only: every
+//! certificate carries [`DEV_ORGANISATION`], every key id starts with [`DEV_KID_PREFIX`], the
+//! directory says `"development": true`, and a server not configured as development refuses them.
+
+use std::path::{Path, PathBuf};
+
+use josekit::jwk::KeyPair as _;
+use rcgen::{
+    BasicConstraints, CertificateParams, DnType, ExtendedKeyUsagePurpose, IsCa, Issuer, KeyPair, KeyUsagePurpose,
+    SanType,
+};
+
+use super::{DEV_KID_PREFIX, DEV_ORGANISATION, OFFICE_URI_PREFIX, PkiError};
+use crate::domain::OfficeId;
+use crate::federation::directory::{DirectoryEntry, DirectoryFile};
+
+/// A development office: id, name, and the loopback ports of its development config.
+pub struct DevOffice {
+    pub id: &'static str,
+    pub name: &'static str,
+    pub federation_port: u16,
+    pub api_port: u16,
+}
+
+/// The three development offices.
+pub const DEV_OFFICES: [DevOffice; 3] = [
+    DevOffice { id: "08111000", name: "Stuttgart", federation_port: 8441, api_port: 8081 },
+    DevOffice { id: "08221000", name: "Heidelberg", federation_port: 8442, api_port: 8082 },
+    DevOffice { id: "08311000", name: "Freiburg", federation_port: 8443, api_port: 8083 },
+];
+
+/// The bearer token of the development integration manager of an office (config stores only its
+/// SHA-256). Development only, like everything here.
+pub fn dev_token(office: &str) -> String {
+    format!("dev-token-{office}")
+}
+
+/// The paths of one office's development material inside a PKI folder.
+pub struct OfficePaths {
+    pub dir: PathBuf,
+    pub tls_cert: PathBuf,
+    pub tls_key: PathBuf,
+    pub signing_key: PathBuf,
+    pub config: PathBuf,
+}
+
+pub fn office_paths(root: &Path, office: &str) -> OfficePaths {
+    let dir = root.join(office);
+    OfficePaths {
+        tls_cert: dir.join("tls.pem"),
+        tls_key: dir.join("tls.key"),
+        signing_key: dir.join("signing.jwk"),
+        config: dir.join("config.toml"),
+        dir,
+    }
+}
+
+pub fn ca_path(root: &Path) -> PathBuf {
+    root.join("ca.pem")
+}
+
+pub fn directory_path(root: &Path) -> PathBuf {
+    root.join("directory.json")
+}
+
+fn gen_err(e: impl std::fmt::Display) -> PkiError {
+    PkiError::Generate(e.to_string())
+}
+
+fn write(path: &Path, contents: impl AsRef<[u8]>) -> Result<(), PkiError> {
+    if let Some(parent) = path.parent() {
+        std::fs::create_dir_all(parent).map_err(|source| PkiError::Write { path: parent.to_owned(), source })?;
+    }
+    std::fs::write(path, contents).map_err(|source| PkiError::Write { path: path.to_owned(), source })
+}
+
+/// A fresh development CA: its certificate (PEM) and an issuer to sign office certificates.
+pub struct DevCa {
+    pub cert_pem: String,
+    issuer: Issuer<'static, KeyPair>,
+}
+
+impl DevCa {
+    pub fn generate(common_name: &str) -> Result<Self, PkiError> {
+        let key = KeyPair::generate().map_err(gen_err)?;
+        let mut params = CertificateParams::new(Vec::<String>::new()).map_err(gen_err)?;
+        params.distinguished_name.push(DnType::OrganizationName, DEV_ORGANISATION);
+        params.distinguished_name.push(DnType::CommonName, common_name);
+        params.is_ca = IsCa::Ca(BasicConstraints::Constrained(0));
+        params.key_usages = vec![KeyUsagePurpose::KeyCertSign, KeyUsagePurpose::CrlSign, KeyUsagePurpose::DigitalSignature];
+        params.not_before = rcgen::date_time_ymd(2025, 1, 1);
+        params.not_after = rcgen::date_time_ymd(2035, 12, 31);
+        let cert = params.self_signed(&key).map_err(gen_err)?;
+        Ok(Self { cert_pem: cert.pem(), issuer: Issuer::new(params, key) })
+    }
+
+    /// A TLS certificate for an office, valid for server and client authentication, naming the
+    /// office in a `urn:staffel:office:` URI SAN and valid for `localhost` and `127.0.0.1`.
+    /// Returns (certificate PEM, private key PEM).
+    pub fn office_tls(&self, office: OfficeId, name: &str) -> Result<(String, String), PkiError> {
+        let key = KeyPair::generate().map_err(gen_err)?;
+        let mut params = CertificateParams::new(vec!["localhost".to_string()]).map_err(gen_err)?;
+        params.subject_alt_names.push(SanType::IpAddress(std::net::Ipv4Addr::LOCALHOST.into()));
+        let uri = format!("{OFFICE_URI_PREFIX}{office}");
+        params.subject_alt_names.push(SanType::URI(uri.try_into().map_err(gen_err)?));
+        params.distinguished_name.push(DnType::OrganizationName, DEV_ORGANISATION);
+        params.distinguished_name.push(DnType::CommonName, format!("{name} ({office})"));
+        params.key_usages = vec![KeyUsagePurpose::DigitalSignature];
+        params.extended_key_usages = vec![ExtendedKeyUsagePurpose::ServerAuth, ExtendedKeyUsagePurpose::ClientAuth];
+        params.not_before = rcgen::date_time_ymd(2025, 1, 1);
+        params.not_after = rcgen::date_time_ymd(2035, 12, 31);
+        let cert = params.signed_by(&key, &self.issuer).map_err(gen_err)?;
+        Ok((cert.pem(), key.serialize_pem()))
+    }
+}
+
+/// A fresh ES256 signing key for an office: (private JWK, public JWK), with `kid`, `alg`, `use`.
+pub fn signing_key(office: OfficeId) -> Result<(josekit::jwk::Jwk, josekit::jwk::Jwk), PkiError> {
+    let pair = josekit::jws::ES256.generate_key_pair().map_err(gen_err)?;
+    let kid = format!("{DEV_KID_PREFIX}{office}-{}", &uuid::Uuid::new_v4().simple().to_string()[..8]);
+    let finish = |mut jwk: josekit::jwk::Jwk| {
+        jwk.set_key_id(kid.clone());
+        jwk.set_algorithm("ES256");
+        jwk.set_key_use("sig");
+        jwk
+    };
+    Ok((finish(pair.to_jwk_private_key()), finish(pair.to_jwk_public_key())))
+}
+
+fn office_config(office: &DevOffice) -> String {
+    let token = dev_token(office.id);
+    let token_sha256 = crate::api::auth::token_digest(&token);
+    format!(
+        r#"# Development configuration of {name} ({id}). Generated by `staffel dev-certs`.
+# DEVELOPMENT ONLY: the keys beside this file are public in the repository.
+# Relative paths are relative to this file.
+development = true
+
+[office]
+id = "{id}"
+name = "{name}"
+
+[database]
+url = "sqlite:../../var/{id}.sqlite"
+
+[federation]
+listen = "127.0.0.1:{fport}"
+ca = "../ca.pem"
+cert = "tls.pem"
+key = "tls.key"
+signing_key = "signing.jwk"
+directory = "../directory.json"
+
+[api]
+listen = "127.0.0.1:{aport}"
+
+# The development integration manager; its bearer token is "{token}".
+[[api.managers]]
+account = "im-{id}"
+token_sha256 = "{token_sha256}"
+"#,
+        name = office.name,
+        id = office.id,
+        fport = office.federation_port,
+        aport = office.api_port,
+    )
+}
+
+/// Generates the whole development PKI into `root`, replacing what is there. `progress` is told
+/// each file written.
+pub fn generate(root: &Path, mut progress: impl FnMut(&Path)) -> Result<(), PkiError> {
+    let ca = DevCa::generate("Staffel development federation CA")?;
+    let ca_file = ca_path(root);
+    write(&ca_file, &ca.cert_pem)?;
+    progress(&ca_file);
+    let mut entries = Vec::new();
+    for office in &DEV_OFFICES {
+        let id = OfficeId::parse(office.id).expect("development office ids are valid");
+        let paths = office_paths(root, office.id);
+        let (cert, key) = ca.office_tls(id, office.name)?;
+        let (private, public) = signing_key(id)?;
+        write(&paths.tls_cert, cert)?;
+        write(&paths.tls_key, key)?;
+        write(&paths.signing_key, private.to_string())?;
+        write(&paths.config, office_config(office))?;
+        for p in [&paths.tls_cert, &paths.tls_key, &paths.signing_key, &paths.config] {
+            progress(p);
+        }
+        entries.push(DirectoryEntry {
+            id,
+            name: office.name.to_string(),
+            federation_url: format!("https://127.0.0.1:{}", office.federation_port),
+            signing_keys: vec![public],
+        });
+    }
+    let directory = DirectoryFile { development: true, offices: entries };
+    let dir_file = directory_path(root);
+    write(&dir_file, serde_json::to_string_pretty(&directory).expect("directory serialises") + "\n")?;
+    progress(&dir_file);
+    Ok(())
+}

@@ -1,0 +1,91 @@
+//! Certificates and keys: loading PEM files, reading the office id from a certificate, and
+//! recognising development material. `dev` generates the development PKI.
+
+pub mod dev;
+
+use std::path::{Path, PathBuf};
+
+use rustls::pki_types::{CertificateDer, PrivateKeyDer};
+use x509_parser::extensions::GeneralName;
+use x509_parser::prelude::{FromDer, X509Certificate};
+
+use crate::domain::OfficeId;
+
+/// The prefix of the URI subject alternative name that carries an office id:
+/// `urn:staffel:office:08111000`.
+pub const OFFICE_URI_PREFIX: &str = "urn:staffel:office:";
+
+/// The organisation name of every development certificate; a production server refuses it.
+pub const DEV_ORGANISATION: &str = "Staffel DEVELOPMENT ONLY - not for production";
+
+/// The prefix of every development signing key id; a production server refuses it.
+pub const DEV_KID_PREFIX: &str = "dev-";
+
+#[derive(Debug, thiserror::Error)]
+pub enum PkiError {
+    #[error("cannot read {path}: {source}")]
+    Read { path: PathBuf, source: std::io::Error },
+    #[error("{path} holds no PEM certificate")]
+    NoCertificate { path: PathBuf },
+    #[error("{path} holds no PEM private key")]
+    NoKey { path: PathBuf },
+    #[error("{path} is not a valid JWK: {reason}")]
+    Jwk { path: PathBuf, reason: String },
+    #[error("cannot write {path}: {source}")]
+    Write { path: PathBuf, source: std::io::Error },
+    #[error("certificate generation failed: {0}")]
+    Generate(String),
+}
+
+fn read(path: &Path) -> Result<Vec<u8>, PkiError> {
+    std::fs::read(path).map_err(|source| PkiError::Read { path: path.to_owned(), source })
+}
+
+pub fn load_certs(path: &Path) -> Result<Vec<CertificateDer<'static>>, PkiError> {
+    let pem = read(path)?;
+    let certs: Vec<_> = rustls_pemfile::certs(&mut pem.as_slice())
+        .collect::<Result<_, _>>()
+        .map_err(|source| PkiError::Read { path: path.to_owned(), source })?;
+    if certs.is_empty() {
+        return Err(PkiError::NoCertificate { path: path.to_owned() });
+    }
+    Ok(certs)
+}
+
+pub fn load_key(path: &Path) -> Result<PrivateKeyDer<'static>, PkiError> {
+    let pem = read(path)?;
+    rustls_pemfile::private_key(&mut pem.as_slice())
+        .map_err(|source| PkiError::Read { path: path.to_owned(), source })?
+        .ok_or_else(|| PkiError::NoKey { path: path.to_owned() })
+}
+
+pub fn load_jwk(path: &Path) -> Result<josekit::jwk::Jwk, PkiError> {
+    josekit::jwk::Jwk::from_bytes(read(path)?).map_err(|e| PkiError::Jwk { path: path.to_owned(), reason: e.to_string() })
+}
+
+/// The office id a certificate names in its `urn:staffel:office:` URI SAN. A certificate with
+/// none, or with more than one, names no office.
+pub fn office_id_of(cert: &CertificateDer<'_>) -> Option<OfficeId> {
+    let (_, parsed) = X509Certificate::from_der(cert.as_ref()).ok()?;
+    let san = parsed.subject_alternative_name().ok()??;
+    let mut ids = san.value.general_names.iter().filter_map(|name| match name {
+        GeneralName::URI(uri) => uri.strip_prefix(OFFICE_URI_PREFIX),
+        _ => None,
+    });
+    let first = ids.next()?;
+    if ids.next().is_some() {
+        return None;
+    }
+    OfficeId::parse(first).ok()
+}
+
+/// Whether a certificate was issued by, or is, the development CA.
+pub fn is_development_cert(cert: &CertificateDer<'_>) -> bool {
+    let Ok((_, parsed)) = X509Certificate::from_der(cert.as_ref()) else {
+        return false;
+    };
+    let dev = |name: &x509_parser::x509::X509Name<'_>| {
+        name.iter_organization().any(|o| o.as_str().is_ok_and(|s| s == DEV_ORGANISATION))
+    };
+    dev(parsed.subject()) || dev(parsed.issuer())
+}

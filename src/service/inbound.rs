@@ -1,0 +1,167 @@
+//! Receiving signed messages from other offices. The checks run in a fixed, documented order
+//! (schemas/README.md): size (in the HTTP layer), signature by the directory key named by `kid`,
+//! signer = TLS peer, audience, duplicate, expiry, schema, then the domain checks. Only a message
+//! that passes all is stored, and only once stored is the signed receipt returned.
+
+use chrono::{DateTime, Utc};
+use serde::de::DeserializeOwned;
+use serde_json::Value;
+use uuid::Uuid;
+
+use super::Office;
+use crate::domain::{DomainError, OfficeId, handover};
+use crate::federation::jws::{self, JwsError};
+use crate::federation::protocol::{
+    DecisionMessage, HandoverMessage, MessageKind, Receipt, ReceiptType, sha256_hex,
+};
+use crate::federation::schema::{self, SchemaViolation};
+use crate::storage::{AppliedDecision, InboxOutcome, InboxRecord, IncomingHandover, IncomingState, StorageError};
+
+/// How far a sender's clock may run ahead of ours.
+const CLOCK_SKEW: chrono::Duration = chrono::Duration::minutes(5);
+
+/// Why a message from another office was refused. Each maps to one documented problem type.
+#[derive(Debug, thiserror::Error)]
+pub enum Rejection {
+    #[error("the body exceeds {limit} bytes")]
+    TooLarge { limit: usize },
+    #[error(transparent)]
+    Jws(#[from] JwsError),
+    #[error("signed by office {signer}, but the TLS client certificate is office {peer}")]
+    SignerNotPeer { signer: OfficeId, peer: OfficeId },
+    #[error("the message is not addressed to this office")]
+    WrongAudience,
+    #[error("the message id was received before with different bytes")]
+    DuplicateConflict,
+    #[error("the message expired at {0}")]
+    Expired(DateTime<Utc>),
+    #[error("the message was issued in the future")]
+    NotYetValid,
+    #[error("the payload does not match the schema")]
+    Schema(Vec<SchemaViolation>),
+    #[error(transparent)]
+    Domain(#[from] DomainError),
+    #[error("no handover from this office to the sender awaits a decision")]
+    UnknownHandover,
+    #[error("storage: {0}")]
+    Storage(#[from] StorageError),
+}
+
+fn violation(pointer: &str, keyword: &str) -> Rejection {
+    Rejection::Schema(vec![SchemaViolation { pointer: pointer.into(), keyword: keyword.into() }])
+}
+
+fn field<T: DeserializeOwned>(payload: &Value, name: &str) -> Result<T, Rejection> {
+    payload
+        .get(name)
+        .cloned()
+        .and_then(|v| serde_json::from_value(v).ok())
+        .ok_or_else(|| violation(&format!("/{name}"), "required"))
+}
+
+impl Office {
+    /// Checks a message posted by `peer` (the office of the TLS client certificate) and, if it
+    /// passes, stores it and returns the signed receipt (compact JWS) to answer with.
+    #[tracing::instrument(skip_all, fields(kind = kind.as_str(), peer = %peer))]
+    pub async fn receive(&self, kind: MessageKind, peer: OfficeId, body: &[u8]) -> Result<String, Rejection> {
+        let now = Self::now();
+        let compact = std::str::from_utf8(body).map_err(|_| JwsError::Malformed)?.trim();
+        let verified = jws::verify(compact, &self.directory)?;
+        if verified.signer != peer {
+            return Err(Rejection::SignerNotPeer { signer: verified.signer, peer });
+        }
+        let payload: Value = serde_json::from_slice(&verified.payload).map_err(|_| violation("", "type"))?;
+        if payload.get("receiver").and_then(Value::as_str) != Some(self.id.as_str()) {
+            return Err(Rejection::WrongAudience);
+        }
+        let message_id: Uuid = field(&payload, "message_id")?;
+        let sha256 = sha256_hex(body);
+        if let Some(known) = self.storage.inbox(message_id).await? {
+            return if known.sha256 == sha256 && known.kind == kind {
+                Ok(known.receipt)
+            } else {
+                Err(Rejection::DuplicateConflict)
+            };
+        }
+        let expires_at: DateTime<Utc> = field(&payload, "expires_at")?;
+        if now > expires_at {
+            return Err(Rejection::Expired(expires_at));
+        }
+        let issued_at: DateTime<Utc> = field(&payload, "issued_at")?;
+        if issued_at > now + CLOCK_SKEW {
+            return Err(Rejection::NotYetValid);
+        }
+        schema::validate(kind, &payload).map_err(Rejection::Schema)?;
+        let receipt = self.sign_receipt(message_id, peer, &sha256, now);
+        let inbox = InboxRecord {
+            message_id,
+            kind,
+            sender: peer,
+            sha256,
+            jws: compact.to_owned(),
+            receipt: receipt.clone(),
+            received_at: now,
+        };
+        let outcome = match kind {
+            MessageKind::Handover => self.receive_handover(payload, &inbox).await?,
+            MessageKind::Decision => self.receive_decision(payload, &inbox).await?,
+            MessageKind::Receipt => return Err(violation("/type", "const")),
+        };
+        match outcome {
+            InboxOutcome::Stored => {
+                tracing::info!(message = %message_id, "message stored and acknowledged");
+                Ok(receipt)
+            }
+            InboxOutcome::Duplicate { receipt } => Ok(receipt),
+            InboxOutcome::Conflict => Err(Rejection::DuplicateConflict),
+        }
+    }
+
+    fn sign_receipt(&self, message_id: Uuid, to: OfficeId, sha256: &str, now: DateTime<Utc>) -> String {
+        let receipt = Receipt {
+            message_type: ReceiptType::V1,
+            receipt_for: message_id,
+            sender: self.id,
+            receiver: to,
+            received_at: now,
+            sha256: sha256.to_owned(),
+        };
+        self.signer.sign(&serde_json::to_vec(&receipt).expect("receipts serialise"), MessageKind::Receipt.type_name())
+    }
+
+    async fn receive_handover(&self, payload: Value, inbox: &InboxRecord) -> Result<InboxOutcome, Rejection> {
+        let message: HandoverMessage = serde_json::from_value(payload).map_err(|_| violation("", "format"))?;
+        if message.sender != inbox.sender {
+            return Err(Rejection::SignerNotPeer { signer: message.sender, peer: inbox.sender });
+        }
+        handover::check_incoming(&message.case, self.id, Self::today(inbox.received_at))?;
+        let incoming = IncomingHandover {
+            message,
+            received_at: inbox.received_at,
+            state: IncomingState::Received,
+            decided_by: None,
+            decided_at: None,
+            decline_reason: None,
+            client_id: None,
+        };
+        Ok(self.storage.receive_handover(inbox, &incoming).await?)
+    }
+
+    async fn receive_decision(&self, payload: Value, inbox: &InboxRecord) -> Result<InboxOutcome, Rejection> {
+        let message: DecisionMessage = serde_json::from_value(payload).map_err(|_| violation("", "format"))?;
+        if message.sender != inbox.sender {
+            return Err(Rejection::SignerNotPeer { signer: message.sender, peer: inbox.sender });
+        }
+        let applied = AppliedDecision {
+            handover_id: message.handover_id,
+            from: message.sender,
+            decision: message.decision,
+            decided_at: message.decided_at,
+            reason: message.reason.map(|r| r.as_str().to_owned()),
+        };
+        match self.storage.receive_decision(inbox, &applied).await {
+            Err(StorageError::Conflict) => Err(Rejection::UnknownHandover),
+            other => Ok(other?),
+        }
+    }
+}

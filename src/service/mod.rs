@@ -1,0 +1,116 @@
+//! The office's use cases: what integration managers and other offices can do, in terms of the
+//! domain rules, the storage and the federation client. HTTP handlers are thin calls into here.
+
+mod cases;
+pub mod delivery;
+mod handovers;
+pub mod inbound;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use chrono::{DateTime, NaiveDate, Utc};
+use tokio::sync::Notify;
+
+pub use cases::NewClient;
+pub use inbound::Rejection;
+
+use crate::domain::calendar::german_date;
+use crate::domain::plan::Author;
+use crate::domain::{DomainError, OfficeId};
+use crate::federation::{Directory, FederationClient, Signer};
+use crate::storage::{Storage, StorageError};
+
+/// A use case could not be carried out.
+#[derive(Debug, thiserror::Error)]
+pub enum ServiceError {
+    #[error(transparent)]
+    Domain(#[from] DomainError),
+    #[error("no such {0}")]
+    NotFound(&'static str),
+    #[error("{0}")]
+    State(&'static str),
+    #[error("office {0} is not in the directory")]
+    UnknownOffice(OfficeId),
+    #[error("the record was changed meanwhile; reload and try again")]
+    Conflict,
+    #[error("storage: {0}")]
+    Storage(StorageError),
+}
+
+impl From<StorageError> for ServiceError {
+    fn from(e: StorageError) -> Self {
+        match e {
+            StorageError::Conflict => Self::Conflict,
+            other => Self::Storage(other),
+        }
+    }
+}
+
+pub type Result<T, E = ServiceError> = std::result::Result<T, E>;
+
+/// Settings of the office's federation behaviour.
+#[derive(Debug, Clone)]
+pub struct FederationSettings {
+    /// How long a signed message is valid after it is issued.
+    pub message_ttl: chrono::Duration,
+    /// The longest wait between two delivery attempts.
+    pub max_backoff: Duration,
+    /// How often the delivery worker looks for due messages when nothing wakes it.
+    pub poll_interval: Duration,
+}
+
+/// One counselling office: its identity, keys, storage and peers.
+pub struct Office {
+    id: OfficeId,
+    name: String,
+    storage: Arc<dyn Storage>,
+    signer: Signer,
+    directory: Arc<Directory>,
+    client: FederationClient,
+    settings: FederationSettings,
+    wake_delivery: Notify,
+}
+
+impl Office {
+    pub fn new(
+        name: String,
+        storage: Arc<dyn Storage>,
+        signer: Signer,
+        directory: Arc<Directory>,
+        client: FederationClient,
+        settings: FederationSettings,
+    ) -> Self {
+        Self { id: signer.office(), name, storage, signer, directory, client, settings, wake_delivery: Notify::new() }
+    }
+
+    pub fn id(&self) -> OfficeId {
+        self.id
+    }
+
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    pub fn directory(&self) -> &Directory {
+        &self.directory
+    }
+
+    pub fn storage(&self) -> &dyn Storage {
+        &*self.storage
+    }
+
+    /// An integration manager of this office.
+    pub fn author(&self, account: &str) -> Author {
+        Author { office: self.id, account: account.to_owned() }
+    }
+
+    fn now() -> DateTime<Utc> {
+        Utc::now()
+    }
+
+    /// Today's date in Germany, the date the window rules are judged on.
+    fn today(now: DateTime<Utc>) -> NaiveDate {
+        german_date(now)
+    }
+}
