@@ -1,6 +1,22 @@
+//! Staffel hands Integrationsmanagement counselling cases from one counselling office to another
+//! when a client moves: a signed handover carries the consented integration plan and the
+//! original window start, and the receiving office continues without resetting the clock.
+//!
+//! Layers, inside out:
+//! - [`domain`]: the rules (window, plan, consent, handover), pure, no I/O;
+//! - [`storage`]: every SQL statement, behind the [`storage::Storage`] trait;
+//! - [`federation`]: protocol v1, JWS, mutual TLS, the directory, the outbound client;
+//! - [`service`]: the use cases of an office, and the delivery worker;
+//! - [`http`]: the federation listener and the caseworker API;
+//! - [`server`], [`config`], [`cli`], [`demo`]: running it.
+
+pub mod cli;
+pub mod config;
+pub mod demo;
 pub mod domain;
 pub mod federation;
+pub mod http;
 pub mod pki;
+pub mod server;
 pub mod service;
 pub mod storage;
-pub mod api { pub mod auth { pub fn token_digest(t: &str) -> String { crate::federation::protocol::sha256_hex(t.as_bytes()) } } }

@@ -6,8 +6,7 @@ use chrono::{DateTime, Datelike, Months, NaiveDate, TimeZone, Utc, Weekday};
 /// the month is shorter (BGB §§ 187(1), 188(2),(3) as DOMAIN.md reads them).
 pub fn add_months(date: NaiveDate, months: u32) -> NaiveDate {
     // chrono clamps to the last day of the target month, which is exactly the rule.
-    date.checked_add_months(Months::new(months))
-        .expect("dates in the counselling domain are far from chrono's limits")
+    date.checked_add_months(Months::new(months)).expect("dates in the counselling domain are far from chrono's limits")
 }
 
 /// Today's date in Germany (Europe/Berlin: CET, CEST from the last Sunday of March 01:00 UTC to

@@ -134,7 +134,16 @@ impl ConsentGrant {
             return Err(DomainError::ConsentEmpty);
         }
         let legal_bases = LegalBasis::required_for(&categories);
-        Ok(Self { id: ConsentId::new(), client, recipient, categories, legal_bases, given_at, witnessed_by, withdrawn_at: None })
+        Ok(Self {
+            id: ConsentId::new(),
+            client,
+            recipient,
+            categories,
+            legal_bases,
+            given_at,
+            witnessed_by,
+            withdrawn_at: None,
+        })
     }
 
     /// Withdrawal with effect for the future (GDPR Art. 7(3)); withdrawing twice changes nothing.
@@ -209,15 +218,20 @@ mod tests {
         let cats: BTreeSet<_> = [DataCategory::Identity, DataCategory::Health].into();
         let g = ConsentGrant::record(ClientId::new(), office("08221000"), cats, Utc::now(), "im".into()).unwrap();
         assert!(g.legal_bases.contains(&LegalBasis::ExplicitConsentHealth));
-        assert!(ConsentGrant::record(ClientId::new(), office("08221000"), BTreeSet::new(), Utc::now(), "im".into()).is_err());
+        assert!(
+            ConsentGrant::record(ClientId::new(), office("08221000"), BTreeSet::new(), Utc::now(), "im".into())
+                .is_err()
+        );
     }
 
     #[test]
     fn covers_checks_recipient_categories_and_bases() {
-        let cats: BTreeSet<_> = [DataCategory::Identity, DataCategory::Window, DataCategory::Plan(GoalArea::Work)].into();
-        let mut basis = ConsentGrant::record(ClientId::new(), office("08221000"), cats.clone(), Utc::now(), "im".into())
-            .unwrap()
-            .basis();
+        let cats: BTreeSet<_> =
+            [DataCategory::Identity, DataCategory::Window, DataCategory::Plan(GoalArea::Work)].into();
+        let mut basis =
+            ConsentGrant::record(ClientId::new(), office("08221000"), cats.clone(), Utc::now(), "im".into())
+                .unwrap()
+                .basis();
         assert!(basis.covers(&cats, office("08221000")).is_ok());
         assert!(matches!(basis.covers(&cats, office("08311000")), Err(DomainError::ConsentWrongRecipient { .. })));
         let mut more = cats.clone();
@@ -229,6 +243,9 @@ mod tests {
         // A forged basis naming health without the explicit-consent basis is refused.
         basis.categories.insert(DataCategory::Health);
         let need: BTreeSet<_> = [DataCategory::Health].into();
-        assert_eq!(basis.covers(&need, office("08221000")), Err(DomainError::ConsentMissingLegalBasis("gdpr-art-9-2-a")));
+        assert_eq!(
+            basis.covers(&need, office("08221000")),
+            Err(DomainError::ConsentMissingLegalBasis("gdpr-art-9-2-a"))
+        );
     }
 }

@@ -17,7 +17,9 @@ pub enum DomainError {
     ExtensionWithoutReason,
     #[error("extensions may add up to 12 months in total; {remaining} month(s) remain")]
     ExtensionTooLong { remaining: u32 },
-    #[error("an extension is granted while the window runs: decided on {decided_on}, window {first_session} to {last_day}")]
+    #[error(
+        "an extension is granted while the window runs: decided on {decided_on}, window {first_session} to {last_day}"
+    )]
     ExtensionOutsideWindow { decided_on: NaiveDate, first_session: NaiveDate, last_day: NaiveDate },
     #[error("the counselling window ended on {last_day}")]
     WindowEnded { last_day: NaiveDate },

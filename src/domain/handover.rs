@@ -66,9 +66,9 @@ pub fn prepare(
     }
     case.window.ensure_running(today)?;
     let health = consent.categories.contains(&DataCategory::Health);
-    let plan = case
-        .plan
-        .restricted_to(|area| consent.categories.contains(&DataCategory::Plan(area)) && (area != GoalArea::Health || health));
+    let plan = case.plan.restricted_to(|area| {
+        consent.categories.contains(&DataCategory::Plan(area)) && (area != GoalArea::Health || health)
+    });
     let window = case.window.statement(health);
     let basis = consent.basis();
     // By construction the consent covers what we send; check it as the receiver will.
@@ -79,7 +79,11 @@ pub fn prepare(
 /// The receiver's domain checks of an incoming case: the window adds up and has not ended, the
 /// first session is not in the future, and the consent names this office and covers all data sent.
 /// Returns the window the receiving office continues.
-pub fn check_incoming(case: &HandoverCase, receiver: OfficeId, today: NaiveDate) -> Result<CounsellingWindow, DomainError> {
+pub fn check_incoming(
+    case: &HandoverCase,
+    receiver: OfficeId,
+    today: NaiveDate,
+) -> Result<CounsellingWindow, DomainError> {
     let window = case.window.verify(today)?;
     case.consent.covers(&disclosed_categories(&case.window, &case.plan), receiver)?;
     window.ensure_running(today)?;
@@ -114,7 +118,8 @@ mod tests {
             date_of_birth: d("1990-05-01"),
         };
         let mut window = CounsellingWindow::open(d("2024-03-15"), d("2024-03-15")).unwrap();
-        let grounds = ExtensionGrounds::new([ExtensionReason::ChronicIllness].into(), Text::parse("x", "j").unwrap()).unwrap();
+        let grounds =
+            ExtensionGrounds::new([ExtensionReason::ChronicIllness].into(), Text::parse("x", "j").unwrap()).unwrap();
         window.grant_extension(4, grounds, "im".into(), d("2026-01-10")).unwrap();
         let mut plan = IntegrationPlan::default();
         let author = Author { office: office("08111000"), account: "im".into() };
@@ -132,7 +137,14 @@ mod tests {
     }
 
     fn consent(cats: &[DataCategory]) -> ConsentGrant {
-        ConsentGrant::record(ClientId::new(), office("08221000"), cats.iter().copied().collect(), Utc::now(), "im".into()).unwrap()
+        ConsentGrant::record(
+            ClientId::new(),
+            office("08221000"),
+            cats.iter().copied().collect(),
+            Utc::now(),
+            "im".into(),
+        )
+        .unwrap()
     }
 
     fn at_sender(f: &Fixture) -> CaseAtSender<'_> {
@@ -142,7 +154,12 @@ mod tests {
     #[test]
     fn sends_only_consented_areas_and_withholds_health() {
         let f = fixture();
-        let c = consent(&[DataCategory::Identity, DataCategory::Window, DataCategory::Plan(GoalArea::Language), DataCategory::Plan(GoalArea::Health)]);
+        let c = consent(&[
+            DataCategory::Identity,
+            DataCategory::Window,
+            DataCategory::Plan(GoalArea::Language),
+            DataCategory::Plan(GoalArea::Health),
+        ]);
         let case = prepare(at_sender(&f), &c, office("08111000"), office("08221000"), d("2026-11-25")).unwrap();
         // Health goals need the health category as well as the plan area.
         assert_eq!(case.plan.areas(), [GoalArea::Language].into());
@@ -154,7 +171,12 @@ mod tests {
     #[test]
     fn health_data_travels_with_explicit_consent() {
         let f = fixture();
-        let c = consent(&[DataCategory::Identity, DataCategory::Window, DataCategory::Plan(GoalArea::Health), DataCategory::Health]);
+        let c = consent(&[
+            DataCategory::Identity,
+            DataCategory::Window,
+            DataCategory::Plan(GoalArea::Health),
+            DataCategory::Health,
+        ]);
         let case = prepare(at_sender(&f), &c, office("08111000"), office("08221000"), d("2026-11-25")).unwrap();
         assert_eq!(case.plan.areas(), [GoalArea::Health].into());
         assert!(case.window.extensions[0].grounds.is_some());

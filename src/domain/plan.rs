@@ -80,7 +80,9 @@ pub enum Responsible {
     Client,
     IntegrationManager,
     /// A named regular service ("Regeldienst"), e.g. the Jobcenter or a migration service.
-    RegularService { name: Text },
+    RegularService {
+        name: Text,
+    },
 }
 
 /// An agreed step towards a goal.
@@ -120,7 +122,10 @@ pub enum PlanChange {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         to: Option<NaiveDate>,
     },
-    StatusChanged { from: GoalStatus, to: GoalStatus },
+    StatusChanged {
+        from: GoalStatus,
+        to: GoalStatus,
+    },
 }
 
 /// One entry of the plan's history: when, at which office, by whom, which goal, what.
@@ -274,7 +279,10 @@ mod tests {
             plan.history[1].change,
             PlanChange::StatusChanged { from: GoalStatus::Open, to: GoalStatus::InProgress }
         );
-        assert_eq!(plan.update_goal(GoalId::new(), GoalPatch::default(), &author("08111000"), at).unwrap_err(), DomainError::UnknownGoal);
+        assert_eq!(
+            plan.update_goal(GoalId::new(), GoalPatch::default(), &author("08111000"), at).unwrap_err(),
+            DomainError::UnknownGoal
+        );
     }
 
     #[test]

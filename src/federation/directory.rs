@@ -83,9 +83,11 @@ impl Directory {
                 if jwk.parameter("d").is_some() {
                     return Err(DirectoryError::PrivateKey { office, kid });
                 }
-                let verifier = ES256
-                    .verifier_from_jwk(jwk)
-                    .map_err(|e| DirectoryError::BadKey { office, kid: kid.clone(), reason: e.to_string() })?;
+                let verifier = ES256.verifier_from_jwk(jwk).map_err(|e| DirectoryError::BadKey {
+                    office,
+                    kid: kid.clone(),
+                    reason: e.to_string(),
+                })?;
                 if keys.insert(kid.clone(), KeyEntry { office, verifier }).is_some() {
                     return Err(DirectoryError::DuplicateKid { kid });
                 }

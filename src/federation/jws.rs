@@ -59,7 +59,8 @@ impl Signer {
         let mut header = JwsHeader::new();
         header.set_key_id(self.kid.clone());
         header.set_token_type(typ);
-        josekit::jws::serialize_compact(payload, &header, &self.signer).expect("ES256 signing with a loaded key cannot fail")
+        josekit::jws::serialize_compact(payload, &header, &self.signer)
+            .expect("ES256 signing with a loaded key cannot fail")
     }
 }
 

@@ -63,7 +63,13 @@ impl FederationClient {
     }
 
     /// Posts a signed message to the office `to` and checks the answer.
-    pub async fn send(&self, to: OfficeId, kind: MessageKind, message_id: Uuid, jws: &str) -> Result<Delivery, OutboundError> {
+    pub async fn send(
+        &self,
+        to: OfficeId,
+        kind: MessageKind,
+        message_id: Uuid,
+        jws: &str,
+    ) -> Result<Delivery, OutboundError> {
         let entry = self.directory.office(to).ok_or(OutboundError::UnknownOffice(to))?;
         let url = format!("{}{}", entry.federation_url.trim_end_matches('/'), kind.path());
         let response = self
@@ -98,7 +104,13 @@ impl FederationClient {
         Err(OutboundError::Unavailable(status.as_u16()))
     }
 
-    fn check_receipt(&self, body: &str, from: OfficeId, message_id: Uuid, sent: &str) -> Result<Receipt, OutboundError> {
+    fn check_receipt(
+        &self,
+        body: &str,
+        from: OfficeId,
+        message_id: Uuid,
+        sent: &str,
+    ) -> Result<Receipt, OutboundError> {
         let verified = jws::verify(body.trim(), &self.directory).map_err(|_| OutboundError::BadReceipt("signature"))?;
         if verified.signer != from {
             return Err(OutboundError::BadReceipt("signed by another office"));

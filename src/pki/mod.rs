@@ -60,7 +60,8 @@ pub fn load_key(path: &Path) -> Result<PrivateKeyDer<'static>, PkiError> {
 }
 
 pub fn load_jwk(path: &Path) -> Result<josekit::jwk::Jwk, PkiError> {
-    josekit::jwk::Jwk::from_bytes(read(path)?).map_err(|e| PkiError::Jwk { path: path.to_owned(), reason: e.to_string() })
+    josekit::jwk::Jwk::from_bytes(read(path)?)
+        .map_err(|e| PkiError::Jwk { path: path.to_owned(), reason: e.to_string() })
 }
 
 /// The office id a certificate names in its `urn:staffel:office:` URI SAN. A certificate with

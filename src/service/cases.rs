@@ -94,11 +94,7 @@ impl Office {
     }
 
     pub async fn consent(&self, client: ClientId, id: ConsentId) -> Result<ConsentGrant> {
-        self.storage
-            .consent(id)
-            .await?
-            .filter(|c| c.client == client)
-            .ok_or(ServiceError::NotFound("consent"))
+        self.storage.consent(id).await?.filter(|c| c.client == client).ok_or(ServiceError::NotFound("consent"))
     }
 
     /// Withdraws a consent with effect for the future.

@@ -42,7 +42,8 @@ impl Office {
                     self.storage.outbox_delivered(m.message_id, &receipt_jws, now).await
                 }
                 Ok(Delivery::Rejected { status, problem_type }) => {
-                    let error = format!("refused by receiver: HTTP {status} {}", problem_type.as_deref().unwrap_or("-"));
+                    let error =
+                        format!("refused by receiver: HTTP {status} {}", problem_type.as_deref().unwrap_or("-"));
                     tracing::warn!(%error, "delivery refused for good");
                     self.storage.outbox_failed(m.message_id, now, &error).await
                 }

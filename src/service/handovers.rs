@@ -61,7 +61,12 @@ impl Office {
             return Err(DomainError::ClientMovedOut.into());
         }
         let case = handover::prepare(
-            CaseAtSender { case_id: record.case_id, identity: &record.identity, window: &record.window, plan: &record.plan },
+            CaseAtSender {
+                case_id: record.case_id,
+                identity: &record.identity,
+                window: &record.window,
+                plan: &record.plan,
+            },
             consent,
             self.id,
             receiver,
@@ -101,7 +106,7 @@ impl Office {
         self.storage.approve_outgoing(id, &author.account, now, &outbox).await?;
         self.wake_delivery.notify_one();
         tracing::info!(handover = %id, receiver = %draft.receiver, "handover approved and queued");
-        Ok(self.storage.outgoing(id).await?.ok_or(ServiceError::NotFound("handover"))?)
+        self.storage.outgoing(id).await?.ok_or(ServiceError::NotFound("handover"))
     }
 
     pub async fn list_incoming(&self) -> Result<Vec<IncomingHandover>> {
@@ -112,7 +117,13 @@ impl Office {
         self.storage.incoming(id).await?.ok_or(ServiceError::NotFound("handover"))
     }
 
-    fn decision(&self, handover: &HandoverMessage, decision: Decision, reason: Option<Text>, now: DateTime<Utc>) -> OutboxMessage {
+    fn decision(
+        &self,
+        handover: &HandoverMessage,
+        decision: Decision,
+        reason: Option<Text>,
+        now: DateTime<Utc>,
+    ) -> OutboxMessage {
         let message = DecisionMessage {
             message_type: DecisionType::V1,
             message_id: Uuid::new_v4(),

@@ -11,9 +11,7 @@ use uuid::Uuid;
 use super::Office;
 use crate::domain::{DomainError, OfficeId, handover};
 use crate::federation::jws::{self, JwsError};
-use crate::federation::protocol::{
-    DecisionMessage, HandoverMessage, MessageKind, Receipt, ReceiptType, sha256_hex,
-};
+use crate::federation::protocol::{DecisionMessage, HandoverMessage, MessageKind, Receipt, ReceiptType, sha256_hex};
 use crate::federation::schema::{self, SchemaViolation};
 use crate::storage::{AppliedDecision, InboxOutcome, InboxRecord, IncomingHandover, IncomingState, StorageError};
 

@@ -93,7 +93,13 @@ pub trait Storage: Send + Sync + 'static {
         decision: &OutboxMessage,
     ) -> Result<()>;
     /// Received → declined, with the decision in the outbox.
-    async fn decline_incoming(&self, message_id: Uuid, decided: &DecidedBy, reason: &str, decision: &OutboxMessage) -> Result<()>;
+    async fn decline_incoming(
+        &self,
+        message_id: Uuid,
+        decided: &DecidedBy,
+        reason: &str,
+        decision: &OutboxMessage,
+    ) -> Result<()>;
     /// Stores a received decision and applies it: the handover becomes accepted or declined,
     /// and on acceptance the client is marked as moved out.
     async fn receive_decision(&self, inbox: &InboxRecord, applied: &AppliedDecision) -> Result<InboxOutcome>;

@@ -9,7 +9,9 @@ use async_trait::async_trait;
 use chrono::{DateTime, NaiveDate, SecondsFormat, Utc};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
-use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteRow, SqliteSynchronous};
+use sqlx::sqlite::{
+    SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteRow, SqliteSynchronous,
+};
 use sqlx::{Row, Sqlite, Transaction};
 use uuid::Uuid;
 
@@ -70,6 +72,9 @@ impl SqliteStorage {
             .synchronous(SqliteSynchronous::Full)
             .busy_timeout(Duration::from_secs(10))
             .foreign_keys(true);
+        if let Some(parent) = options.get_filename().parent().filter(|p| !p.as_os_str().is_empty()) {
+            std::fs::create_dir_all(parent).map_err(sqlx::Error::Io)?;
+        }
         let pool = SqlitePoolOptions::new().max_connections(8).connect_with(options).await?;
         sqlx::migrate!("./migrations/sqlite").run(&pool).await?;
         Ok(Self { pool })
@@ -334,13 +339,16 @@ impl Storage for SqliteStorage {
     }
 
     async fn client(&self, id: ClientId) -> Result<Option<ClientRecord>> {
-        let row = sqlx::query("SELECT * FROM clients WHERE id = ?").bind(id.to_string()).fetch_optional(&self.pool).await?;
+        let row =
+            sqlx::query("SELECT * FROM clients WHERE id = ?").bind(id.to_string()).fetch_optional(&self.pool).await?;
         row.as_ref().map(Self::client_from_row).transpose()
     }
 
     async fn client_by_case(&self, case: CaseId) -> Result<Option<ClientRecord>> {
-        let row =
-            sqlx::query("SELECT * FROM clients WHERE case_id = ?").bind(case.to_string()).fetch_optional(&self.pool).await?;
+        let row = sqlx::query("SELECT * FROM clients WHERE case_id = ?")
+            .bind(case.to_string())
+            .fetch_optional(&self.pool)
+            .await?;
         row.as_ref().map(Self::client_from_row).transpose()
     }
 
@@ -370,7 +378,8 @@ impl Storage for SqliteStorage {
     }
 
     async fn consent(&self, id: ConsentId) -> Result<Option<ConsentGrant>> {
-        let row = sqlx::query("SELECT * FROM consents WHERE id = ?").bind(id.to_string()).fetch_optional(&self.pool).await?;
+        let row =
+            sqlx::query("SELECT * FROM consents WHERE id = ?").bind(id.to_string()).fetch_optional(&self.pool).await?;
         row.as_ref().map(Self::consent_from_row).transpose()
     }
 
@@ -445,8 +454,10 @@ impl Storage for SqliteStorage {
     }
 
     async fn outbox_message(&self, id: Uuid) -> Result<Option<OutboxMessage>> {
-        let row =
-            sqlx::query("SELECT * FROM outbox WHERE message_id = ?").bind(id.to_string()).fetch_optional(&self.pool).await?;
+        let row = sqlx::query("SELECT * FROM outbox WHERE message_id = ?")
+            .bind(id.to_string())
+            .fetch_optional(&self.pool)
+            .await?;
         row.as_ref().map(Self::outbox_from_row).transpose()
     }
 
@@ -473,12 +484,14 @@ impl Storage for SqliteStorage {
     }
 
     async fn outbox_retry_later(&self, id: Uuid, next_attempt_at: DateTime<Utc>, error: &str) -> Result<()> {
-        sqlx::query("UPDATE outbox SET attempts = attempts + 1, next_attempt_at = ?, last_error = ? WHERE message_id = ?")
-            .bind(ts(next_attempt_at))
-            .bind(error)
-            .bind(id.to_string())
-            .execute(&self.pool)
-            .await?;
+        sqlx::query(
+            "UPDATE outbox SET attempts = attempts + 1, next_attempt_at = ?, last_error = ? WHERE message_id = ?",
+        )
+        .bind(ts(next_attempt_at))
+        .bind(error)
+        .bind(id.to_string())
+        .execute(&self.pool)
+        .await?;
         Ok(())
     }
 
@@ -490,11 +503,13 @@ impl Storage for SqliteStorage {
             .bind(id.to_string())
             .execute(&mut *tx)
             .await?;
-        sqlx::query("UPDATE outgoing_handovers SET state = 'rejected', updated_at = ? WHERE id = ? AND state = 'approved'")
-            .bind(ts(at))
-            .bind(id.to_string())
-            .execute(&mut *tx)
-            .await?;
+        sqlx::query(
+            "UPDATE outgoing_handovers SET state = 'rejected', updated_at = ? WHERE id = ? AND state = 'approved'",
+        )
+        .bind(ts(at))
+        .bind(id.to_string())
+        .execute(&mut *tx)
+        .await?;
         tx.commit().await?;
         Ok(())
     }
@@ -535,7 +550,8 @@ impl Storage for SqliteStorage {
     }
 
     async fn list_incoming(&self) -> Result<Vec<IncomingHandover>> {
-        let rows = sqlx::query("SELECT * FROM incoming_handovers ORDER BY received_at DESC").fetch_all(&self.pool).await?;
+        let rows =
+            sqlx::query("SELECT * FROM incoming_handovers ORDER BY received_at DESC").fetch_all(&self.pool).await?;
         rows.iter().map(Self::incoming_from_row).collect()
     }
 
@@ -557,15 +573,30 @@ impl Storage for SqliteStorage {
                 c.id
             }
         };
-        Self::decide_incoming_in(&mut tx, message_id, IncomingState::Accepted, decided, None, Some(client_id), decision)
-            .await?;
+        Self::decide_incoming_in(
+            &mut tx,
+            message_id,
+            IncomingState::Accepted,
+            decided,
+            None,
+            Some(client_id),
+            decision,
+        )
+        .await?;
         tx.commit().await?;
         Ok(())
     }
 
-    async fn decline_incoming(&self, message_id: Uuid, decided: &DecidedBy, reason: &str, decision: &OutboxMessage) -> Result<()> {
+    async fn decline_incoming(
+        &self,
+        message_id: Uuid,
+        decided: &DecidedBy,
+        reason: &str,
+        decision: &OutboxMessage,
+    ) -> Result<()> {
         let mut tx = self.begin().await?;
-        Self::decide_incoming_in(&mut tx, message_id, IncomingState::Declined, decided, Some(reason), None, decision).await?;
+        Self::decide_incoming_in(&mut tx, message_id, IncomingState::Declined, decided, Some(reason), None, decision)
+            .await?;
         tx.commit().await?;
         Ok(())
     }

@@ -1,0 +1,372 @@
+//! `staffel demo`: two offices on loopback, with the development PKI and temporary databases,
+//! perform one whole handover through the real HTTP/TLS paths, step by step. It succeeds only
+//! if the window's last day is the same on both sides.
+
+use std::io::Write;
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+use serde_json::{Value, json};
+use tokio::net::TcpListener;
+
+use crate::config::Config;
+use crate::domain::calendar::german_date;
+use crate::federation::directory::DirectoryFile;
+use crate::pki::dev;
+use crate::server::{Listeners, Server};
+
+#[derive(Debug, thiserror::Error)]
+pub enum DemoError {
+    #[error("the development PKI in {0} is incomplete; run `staffel dev-certs` first")]
+    MissingPki(String),
+    #[error(transparent)]
+    Config(#[from] crate::config::ConfigError),
+    #[error(transparent)]
+    Server(#[from] crate::server::ServerError),
+    #[error("io: {0}")]
+    Io(#[from] std::io::Error),
+    #[error("HTTP: {0}")]
+    Http(#[from] reqwest::Error),
+    #[error("step failed: {0}")]
+    Step(String),
+}
+
+/// A running office of the demo (or of a test): its API base URL and its dev token.
+pub struct DemoOffice {
+    pub id: String,
+    pub name: String,
+    pub api: String,
+    pub token: String,
+    shutdown: Option<tokio::sync::oneshot::Sender<()>>,
+    task: Option<tokio::task::JoinHandle<Result<(), crate::server::ServerError>>>,
+}
+
+impl DemoOffice {
+    pub async fn stop(mut self) -> Result<(), DemoError> {
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+        if let Some(task) = self.task.take() {
+            task.await.map_err(|e| DemoError::Step(e.to_string()))??;
+        }
+        Ok(())
+    }
+}
+
+/// Starts the named development offices on loopback port 0, with databases and a directory
+/// (listing the real ports) in `work`.
+pub async fn start_dev_offices(certs: &Path, work: &Path, ids: &[&str]) -> Result<Vec<DemoOffice>, DemoError> {
+    let dir_file = dev::directory_path(certs);
+    let bytes = std::fs::read(&dir_file).map_err(|_| DemoError::MissingPki(certs.display().to_string()))?;
+    let mut directory: DirectoryFile =
+        serde_json::from_slice(&bytes).map_err(|e| DemoError::Step(format!("directory: {e}")))?;
+    let mut prepared = Vec::new();
+    for id in ids {
+        let config_path = dev::office_paths(certs, id).config;
+        if !config_path.exists() {
+            return Err(DemoError::MissingPki(certs.display().to_string()));
+        }
+        let mut config = Config::from_file(&config_path)?;
+        let federation = TcpListener::bind("127.0.0.1:0").await?;
+        let api = TcpListener::bind("127.0.0.1:0").await?;
+        let port = federation.local_addr()?.port();
+        for entry in directory.offices.iter_mut().filter(|e| e.id.as_str() == *id) {
+            entry.federation_url = format!("https://127.0.0.1:{port}");
+        }
+        config.database.url = format!("sqlite:{}", work.join(format!("{id}.sqlite")).display());
+        config.federation.directory = work.join("directory.json");
+        config.delivery.poll_interval_ms = 200;
+        config.delivery.max_backoff_secs = 2;
+        prepared.push((config, Listeners { federation, api }));
+    }
+    std::fs::write(work.join("directory.json"), serde_json::to_vec_pretty(&directory).expect("serialises"))?;
+    let mut offices = Vec::new();
+    for (config, listeners) in prepared {
+        let server = Server::build(&config, listeners).await?;
+        let api = format!("http://{}", server.api_addr()?);
+        let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+        let task = tokio::spawn(server.run(async move {
+            let _ = rx.await;
+        }));
+        offices.push(DemoOffice {
+            id: config.office.id.to_string(),
+            name: config.office.name.clone(),
+            api,
+            token: dev::dev_token(config.office.id.as_str()),
+            shutdown: Some(tx),
+            task: Some(task),
+        });
+    }
+    Ok(offices)
+}
+
+/// A small client of the caseworker API.
+pub struct Caseworker {
+    http: reqwest::Client,
+}
+
+impl Default for Caseworker {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Caseworker {
+    pub fn new() -> Self {
+        let _ = rustls::crypto::ring::default_provider().install_default();
+        Self { http: reqwest::Client::builder().no_proxy().build().expect("HTTP client builds") }
+    }
+
+    /// Sends a request and returns (status, JSON body).
+    pub async fn call(
+        &self,
+        office: &DemoOffice,
+        method: reqwest::Method,
+        path: &str,
+        body: Option<Value>,
+    ) -> Result<(u16, Value), DemoError> {
+        let mut request = self.http.request(method, format!("{}{path}", office.api)).bearer_auth(&office.token);
+        if let Some(body) = body {
+            request = request.json(&body);
+        }
+        let response = request.send().await?;
+        let status = response.status().as_u16();
+        let text = response.text().await?;
+        let value =
+            if text.is_empty() { Value::Null } else { serde_json::from_str(&text).unwrap_or(Value::String(text)) };
+        Ok((status, value))
+    }
+
+    /// Like [`Self::call`], but anything but `expect` is an error naming the problem.
+    pub async fn expect(
+        &self,
+        office: &DemoOffice,
+        method: reqwest::Method,
+        path: &str,
+        body: Option<Value>,
+        expect: u16,
+    ) -> Result<Value, DemoError> {
+        let (status, value) = self.call(office, method.clone(), path, body).await?;
+        if status != expect {
+            return Err(DemoError::Step(format!("{method} {path} at {}: HTTP {status} {value}", office.name)));
+        }
+        Ok(value)
+    }
+
+    /// Polls `path` until `field` equals `want` (at most `timeout`).
+    pub async fn wait_for(
+        &self,
+        office: &DemoOffice,
+        path: &str,
+        field: &str,
+        want: &str,
+        timeout: Duration,
+    ) -> Result<Value, DemoError> {
+        let start = Instant::now();
+        loop {
+            let value = self.expect(office, reqwest::Method::GET, path, None, 200).await?;
+            if value[field] == want {
+                return Ok(value);
+            }
+            if start.elapsed() > timeout {
+                return Err(DemoError::Step(format!(
+                    "{path} at {}: {field} is {} after {timeout:?}, not {want}",
+                    office.name, value[field]
+                )));
+            }
+            tokio::time::sleep(Duration::from_millis(25)).await;
+        }
+    }
+}
+
+/// A JSON value for humans: strings without quotes.
+fn s(v: &Value) -> String {
+    v.as_str().map_or_else(|| v.to_string(), str::to_owned)
+}
+
+/// Runs the demo with the development PKI in `certs`; returns whether both last days agree.
+pub async fn run(certs: &Path, out: &mut impl Write) -> Result<bool, DemoError> {
+    use reqwest::Method;
+    let started = Instant::now();
+    let work = tempfile::tempdir()?;
+    let offices = start_dev_offices(certs, work.path(), &["08111000", "08221000"]).await?;
+    let (a, b) = (&offices[0], &offices[1]);
+    let cw = Caseworker::new();
+    let mut step = 0;
+    let mut say = |out: &mut dyn Write, text: String| -> std::io::Result<()> {
+        step += 1;
+        writeln!(out, "[{step:>2}] {text}")
+    };
+    for o in [a, b] {
+        say(out, format!("{} ({}) is up: caseworker API {}, federation over mutual TLS", o.name, o.id, o.api))?;
+    }
+
+    let first_session = german_date(chrono::Utc::now()) - chrono::Duration::days(500);
+    let client = cw
+        .expect(
+            a,
+            Method::POST,
+            "/api/v1/clients",
+            Some(json!({
+                "given_name": "Testa", "family_name": "Beispiel", "date_of_birth": "1991-04-12",
+                "first_session": first_session,
+            })),
+            201,
+        )
+        .await?;
+    let client_id = client["id"].as_str().unwrap_or_default().to_owned();
+    say(
+        out,
+        format!(
+            "{}: client created (invented person), first session {}, last day {}",
+            a.name,
+            s(&client["window"]["first_session"]),
+            s(&client["window"]["last_day"])
+        ),
+    )?;
+
+    for (area, text) in [
+        ("language", "Reach German B1"),
+        ("work", "Find an apprenticeship as an electrician"),
+        ("health", "Find a family doctor"),
+    ] {
+        let goal = cw
+            .expect(
+                a,
+                Method::POST,
+                &format!("/api/v1/clients/{client_id}/goals"),
+                Some(json!({
+                    "area": area, "description": text, "responsible": {"kind": "client"},
+                    "steps": [{"description": "First appointment", "done": false}],
+                })),
+                201,
+            )
+            .await?;
+        if area == "language" {
+            let goal_id = goal["id"].as_str().unwrap_or_default();
+            cw.expect(
+                a,
+                Method::PATCH,
+                &format!("/api/v1/clients/{client_id}/goals/{goal_id}"),
+                Some(json!({"status": "in-progress"})),
+                200,
+            )
+            .await?;
+        }
+    }
+    say(out, format!("{}: plan with goals in language, work and health", a.name))?;
+
+    let extended = cw
+        .expect(
+            a,
+            Method::POST,
+            &format!("/api/v1/clients/{client_id}/extensions"),
+            Some(json!({
+                "months": 6, "reasons": ["illiteracy"], "justification": "Literacy course still running",
+            })),
+            200,
+        )
+        .await?;
+    let last_day_a = extended["window"]["last_day"].clone();
+    say(out, format!("{}: window extended by 6 months (illiteracy), last day now {}", a.name, s(&last_day_a)))?;
+
+    let consent = cw
+        .expect(
+            a,
+            Method::POST,
+            &format!("/api/v1/clients/{client_id}/consents"),
+            Some(json!({
+                "recipient": b.id, "categories": ["identity", "window", "plan:language", "plan:work"],
+            })),
+            201,
+        )
+        .await?;
+    say(
+        out,
+        format!("{}: consent recorded for {}: identity, window, plan:language, plan:work (not health)", a.name, b.name),
+    )?;
+
+    let draft = cw
+        .expect(
+            a,
+            Method::POST,
+            "/api/v1/handovers",
+            Some(json!({
+                "client_id": client_id, "receiver": b.id, "consent_id": consent["id"],
+            })),
+            201,
+        )
+        .await?;
+    let handover_id = draft["id"].as_str().unwrap_or_default().to_owned();
+    cw.expect(a, Method::POST, &format!("/api/v1/handovers/{handover_id}/approve"), None, 202).await?;
+    say(out, format!("{}: handover drafted and approved; signed (ES256) and queued for {}", a.name, b.name))?;
+
+    let sent = cw
+        .wait_for(a, &format!("/api/v1/handovers/{handover_id}"), "state", "delivered", Duration::from_secs(20))
+        .await?;
+    say(
+        out,
+        format!(
+            "{}: delivered over mutual TLS; {}'s signed receipt checked (attempts: {})",
+            a.name, b.name, sent["delivery"]["attempts"]
+        ),
+    )?;
+
+    let incoming = cw.expect(b, Method::GET, "/api/v1/incoming-handovers", None, 200).await?;
+    let listed = incoming.as_array().and_then(|l| l.iter().find(|h| h["id"] == handover_id.as_str())).cloned();
+    let listed = listed.ok_or_else(|| DemoError::Step("the handover is not listed at the receiver".into()))?;
+    say(
+        out,
+        format!(
+            "{}: incoming handover from {}, first session {}, last day {}",
+            b.name,
+            s(&listed["sender_name"]),
+            s(&listed["first_session"]),
+            s(&listed["last_day"])
+        ),
+    )?;
+
+    let accepted =
+        cw.expect(b, Method::POST, &format!("/api/v1/incoming-handovers/{handover_id}/accept"), None, 200).await?;
+    let goals = accepted["plan"]["goals"].as_array().map_or(0, Vec::len);
+    let history = accepted["plan"]["history"].as_array().map_or(0, Vec::len);
+    say(
+        out,
+        format!(
+            "{}: accepted; client continues with first session {}, {goals} goals, {history} history entries",
+            b.name,
+            s(&accepted["window"]["first_session"])
+        ),
+    )?;
+
+    let done = cw
+        .wait_for(a, &format!("/api/v1/handovers/{handover_id}"), "state", "accepted", Duration::from_secs(20))
+        .await?;
+    let moved = cw.expect(a, Method::GET, &format!("/api/v1/clients/{client_id}"), None, 200).await?;
+    say(
+        out,
+        format!(
+            "{}: signed decision received: handover {}, client {} to {}",
+            a.name,
+            s(&done["state"]),
+            s(&moved["status"]["state"]),
+            s(&moved["status"]["to"])
+        ),
+    )?;
+
+    let last_day_b = accepted["window"]["last_day"].clone();
+    let same = last_day_a == last_day_b && moved["window"]["last_day"] == last_day_a;
+    writeln!(out)?;
+    writeln!(out, "Last day at {}: {}", a.name, s(&last_day_a))?;
+    writeln!(out, "Last day at {}: {}", b.name, s(&last_day_b))?;
+    writeln!(
+        out,
+        "{} ({} ms)",
+        if same { "The clock kept running: both offices agree." } else { "MISMATCH: the offices disagree." },
+        started.elapsed().as_millis()
+    )?;
+    for o in offices {
+        o.stop().await?;
+    }
+    Ok(same)
+}

@@ -1,0 +1,327 @@
+//! The caseworker API: JSON over HTTP for integration managers, each with a bearer token.
+//! Routes are under `/api/v1`; every failure is a problem document (docs/problems.md).
+
+pub mod auth;
+mod views;
+
+use std::collections::BTreeSet;
+use std::sync::Arc;
+
+use axum::extract::{FromRequest, Path, Request, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use chrono::NaiveDate;
+use serde::Deserialize;
+use serde::de::DeserializeOwned;
+use uuid::Uuid;
+
+pub use auth::{Accounts, Manager};
+use views::{ClientView, ConsentView, IncomingView, OutgoingView};
+
+use super::problem::{Problem, ProblemType};
+use crate::domain::plan::{GoalDraft, GoalPatch};
+use crate::domain::{
+    ClientId, ClientIdentity, ConsentId, DataCategory, ExtensionGrounds, ExtensionReason, GoalArea, GoalId, GoalStatus,
+    OfficeId, PersonName, Responsible, Step, Text,
+};
+use crate::service::{NewClient, Office};
+
+#[derive(Clone)]
+pub struct ApiState {
+    pub office: Arc<Office>,
+    pub accounts: Arc<Accounts>,
+}
+
+type ApiResult<T> = Result<T, Problem>;
+
+pub fn router(state: ApiState) -> Router {
+    Router::new()
+        .route("/api/v1/office", get(office))
+        .route("/api/v1/clients", post(create_client))
+        .route("/api/v1/clients/{id}", get(get_client))
+        .route("/api/v1/clients/{id}/goals", post(add_goal))
+        .route("/api/v1/clients/{id}/goals/{goal}", axum::routing::patch(update_goal))
+        .route("/api/v1/clients/{id}/extensions", post(grant_extension))
+        .route("/api/v1/clients/{id}/consents", post(record_consent))
+        .route("/api/v1/clients/{id}/consents/{consent}", get(get_consent))
+        .route("/api/v1/clients/{id}/consents/{consent}/withdraw", post(withdraw_consent))
+        .route("/api/v1/handovers", post(draft_handover))
+        .route("/api/v1/handovers/{id}", get(get_handover))
+        .route("/api/v1/handovers/{id}/approve", post(approve_handover))
+        .route("/api/v1/incoming-handovers", get(list_incoming))
+        .route("/api/v1/incoming-handovers/{id}", get(get_incoming))
+        .route("/api/v1/incoming-handovers/{id}/accept", post(accept_incoming))
+        .route("/api/v1/incoming-handovers/{id}/decline", post(decline_incoming))
+        .route("/healthz", get(|| async { "ok" }))
+        .fallback(|| async { Problem::new(ProblemType::NotFound) })
+        .layer(axum::middleware::from_fn(trace))
+        .with_state(state)
+}
+
+/// A span per request with method and matched route (never the raw path: it holds ids).
+async fn trace(request: Request, next: axum::middleware::Next) -> Response {
+    let route = request
+        .extensions()
+        .get::<axum::extract::MatchedPath>()
+        .map(|p| p.as_str().to_owned())
+        .unwrap_or_else(|| "unmatched".into());
+    let span = tracing::info_span!(
+        "api_request",
+        method = %request.method(),
+        route = %route,
+        account = tracing::field::Empty,
+        status = tracing::field::Empty
+    );
+    tracing::Instrument::instrument(
+        async move {
+            let response = next.run(request).await;
+            tracing::Span::current().record("status", response.status().as_u16());
+            tracing::info!("handled");
+            response
+        },
+        span,
+    )
+    .await
+}
+
+/// A JSON body; a body that does not parse is a `validation-failed` problem saying why.
+pub struct Body<T>(pub T);
+
+impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for Body<T> {
+    type Rejection = Problem;
+
+    async fn from_request(request: Request, _: &S) -> Result<Self, Self::Rejection> {
+        let bytes = axum::body::to_bytes(request.into_body(), 1 << 20)
+            .await
+            .map_err(|_| Problem::new(ProblemType::PayloadTooLarge).with("limit_bytes", 1 << 20))?;
+        let mut de = serde_json::Deserializer::from_slice(&bytes);
+        T::deserialize(&mut de)
+            .and_then(|v| de.end().map(|()| v))
+            .map(Body)
+            .map_err(|e| Problem::new(ProblemType::ValidationFailed).detail(e.to_string()))
+    }
+}
+
+fn parse_id(s: &str, what: &'static str) -> ApiResult<Uuid> {
+    Uuid::parse_str(s).map_err(|_| Problem::new(ProblemType::NotFound).detail(format!("no such {what}")))
+}
+
+fn client_id(s: &str) -> ApiResult<ClientId> {
+    parse_id(s, "client").map(ClientId::from_uuid)
+}
+
+async fn office(State(s): State<ApiState>, _: Manager) -> Json<serde_json::Value> {
+    Json(serde_json::json!({ "id": s.office.id(), "name": s.office.name() }))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct CreateClient {
+    given_name: PersonName,
+    family_name: PersonName,
+    date_of_birth: NaiveDate,
+    first_session: NaiveDate,
+}
+
+async fn create_client(State(s): State<ApiState>, _: Manager, Body(req): Body<CreateClient>) -> ApiResult<Response> {
+    let identity =
+        ClientIdentity { given_name: req.given_name, family_name: req.family_name, date_of_birth: req.date_of_birth };
+    let record = s.office.create_client(NewClient { identity, first_session: req.first_session }).await?;
+    Ok((StatusCode::CREATED, Json(ClientView::from(&record))).into_response())
+}
+
+async fn get_client(State(s): State<ApiState>, _: Manager, Path(id): Path<String>) -> ApiResult<Json<ClientView>> {
+    let record = s.office.client(client_id(&id)?).await?;
+    Ok(Json(ClientView::from(&record)))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct NewGoal {
+    area: GoalArea,
+    description: Text,
+    #[serde(default)]
+    steps: Vec<Step>,
+    responsible: Responsible,
+    #[serde(default)]
+    target_date: Option<NaiveDate>,
+}
+
+async fn add_goal(
+    State(s): State<ApiState>,
+    Manager(account): Manager,
+    Path(id): Path<String>,
+    Body(req): Body<NewGoal>,
+) -> ApiResult<Response> {
+    let draft = GoalDraft {
+        area: req.area,
+        description: req.description,
+        steps: req.steps,
+        responsible: req.responsible,
+        target_date: req.target_date,
+    };
+    let goal = s.office.add_goal(&s.office.author(&account), client_id(&id)?, draft).await?;
+    Ok((StatusCode::CREATED, Json(goal)).into_response())
+}
+
+/// `Some(None)` for an explicit `null`, `None` for an absent field.
+fn present<'de, D: serde::Deserializer<'de>, T: Deserialize<'de>>(d: D) -> Result<Option<Option<T>>, D::Error> {
+    Option::<T>::deserialize(d).map(Some)
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ChangeGoal {
+    description: Option<Text>,
+    steps: Option<Vec<Step>>,
+    responsible: Option<Responsible>,
+    #[serde(default, deserialize_with = "present")]
+    target_date: Option<Option<NaiveDate>>,
+    status: Option<GoalStatus>,
+}
+
+async fn update_goal(
+    State(s): State<ApiState>,
+    Manager(account): Manager,
+    Path((id, goal)): Path<(String, String)>,
+    Body(req): Body<ChangeGoal>,
+) -> ApiResult<Json<crate::domain::Goal>> {
+    let patch = GoalPatch {
+        description: req.description,
+        steps: req.steps,
+        responsible: req.responsible,
+        target_date: req.target_date,
+        status: req.status,
+    };
+    let goal_id = GoalId::from_uuid(parse_id(&goal, "goal")?);
+    let goal = s.office.update_goal(&s.office.author(&account), client_id(&id)?, goal_id, patch).await?;
+    Ok(Json(goal))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct NewExtension {
+    months: u32,
+    reasons: BTreeSet<ExtensionReason>,
+    justification: Text,
+}
+
+async fn grant_extension(
+    State(s): State<ApiState>,
+    Manager(account): Manager,
+    Path(id): Path<String>,
+    Body(req): Body<NewExtension>,
+) -> ApiResult<Json<ClientView>> {
+    let grounds = ExtensionGrounds::new(req.reasons, req.justification).map_err(|e| Problem::from(&e))?;
+    let record = s.office.grant_extension(&s.office.author(&account), client_id(&id)?, req.months, grounds).await?;
+    Ok(Json(ClientView::from(&record)))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct NewConsent {
+    recipient: OfficeId,
+    categories: BTreeSet<DataCategory>,
+}
+
+async fn record_consent(
+    State(s): State<ApiState>,
+    Manager(account): Manager,
+    Path(id): Path<String>,
+    Body(req): Body<NewConsent>,
+) -> ApiResult<Response> {
+    let grant =
+        s.office.record_consent(&s.office.author(&account), client_id(&id)?, req.recipient, req.categories).await?;
+    Ok((StatusCode::CREATED, Json(ConsentView::from(&grant))).into_response())
+}
+
+async fn get_consent(
+    State(s): State<ApiState>,
+    _: Manager,
+    Path((id, consent)): Path<(String, String)>,
+) -> ApiResult<Json<ConsentView>> {
+    let grant = s.office.consent(client_id(&id)?, ConsentId::from_uuid(parse_id(&consent, "consent")?)).await?;
+    Ok(Json(ConsentView::from(&grant)))
+}
+
+async fn withdraw_consent(
+    State(s): State<ApiState>,
+    _: Manager,
+    Path((id, consent)): Path<(String, String)>,
+) -> ApiResult<Json<ConsentView>> {
+    let grant =
+        s.office.withdraw_consent(client_id(&id)?, ConsentId::from_uuid(parse_id(&consent, "consent")?)).await?;
+    Ok(Json(ConsentView::from(&grant)))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct NewHandover {
+    client_id: ClientId,
+    receiver: OfficeId,
+    consent_id: ConsentId,
+}
+
+async fn draft_handover(
+    State(s): State<ApiState>,
+    Manager(account): Manager,
+    Body(req): Body<NewHandover>,
+) -> ApiResult<Response> {
+    let draft =
+        s.office.draft_handover(&s.office.author(&account), req.client_id, req.receiver, req.consent_id).await?;
+    Ok((StatusCode::CREATED, Json(OutgoingView::new(&draft, None))).into_response())
+}
+
+async fn get_handover(State(s): State<ApiState>, _: Manager, Path(id): Path<String>) -> ApiResult<Json<OutgoingView>> {
+    let (handover, outbox) = s.office.outgoing_handover(parse_id(&id, "handover")?).await?;
+    Ok(Json(OutgoingView::new(&handover, outbox.as_ref())))
+}
+
+async fn approve_handover(
+    State(s): State<ApiState>,
+    Manager(account): Manager,
+    Path(id): Path<String>,
+) -> ApiResult<Response> {
+    let id = parse_id(&id, "handover")?;
+    s.office.approve_handover(&s.office.author(&account), id).await?;
+    let (handover, outbox) = s.office.outgoing_handover(id).await?;
+    Ok((StatusCode::ACCEPTED, Json(OutgoingView::new(&handover, outbox.as_ref()))).into_response())
+}
+
+async fn list_incoming(State(s): State<ApiState>, _: Manager) -> ApiResult<Json<Vec<IncomingView>>> {
+    let list = s.office.list_incoming().await?;
+    Ok(Json(list.iter().map(|h| IncomingView::summary(h, s.office.directory())).collect()))
+}
+
+async fn get_incoming(State(s): State<ApiState>, _: Manager, Path(id): Path<String>) -> ApiResult<Json<IncomingView>> {
+    let handover = s.office.incoming(parse_id(&id, "handover")?).await?;
+    Ok(Json(IncomingView::full(&handover, s.office.directory())))
+}
+
+async fn accept_incoming(
+    State(s): State<ApiState>,
+    Manager(account): Manager,
+    Path(id): Path<String>,
+) -> ApiResult<Json<ClientView>> {
+    let record = s.office.accept_incoming(&s.office.author(&account), parse_id(&id, "handover")?).await?;
+    Ok(Json(ClientView::from(&record)))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Decline {
+    reason: Text,
+}
+
+async fn decline_incoming(
+    State(s): State<ApiState>,
+    Manager(account): Manager,
+    Path(id): Path<String>,
+    Body(req): Body<Decline>,
+) -> ApiResult<Json<IncomingView>> {
+    let handover =
+        s.office.decline_incoming(&s.office.author(&account), parse_id(&id, "handover")?, req.reason).await?;
+    Ok(Json(IncomingView::full(&handover, s.office.directory())))
+}

@@ -1,0 +1,197 @@
+//! What the caseworker API shows.
+
+use chrono::{DateTime, NaiveDate, Utc};
+use serde::Serialize;
+use uuid::Uuid;
+
+use crate::domain::{
+    CaseId, ClientId, ClientIdentity, ConsentId, DataCategory, Extension, IntegrationPlan, LegalBasis, OfficeId,
+};
+use crate::federation::Directory;
+use crate::storage::{
+    ClientRecord, ClientStatus, IncomingHandover, IncomingState, OutboxMessage, OutgoingHandover, OutgoingState,
+};
+
+#[derive(Serialize)]
+pub struct WindowView {
+    pub first_session: NaiveDate,
+    pub regular_last_day: NaiveDate,
+    pub extension_months: u32,
+    pub last_day: NaiveDate,
+    pub extensions: Vec<Extension>,
+}
+
+#[derive(Serialize)]
+pub struct ClientView {
+    pub id: ClientId,
+    pub case_id: CaseId,
+    #[serde(flatten)]
+    pub identity: ClientIdentity,
+    pub status: ClientStatus,
+    pub received_from: Option<OfficeId>,
+    pub window: WindowView,
+    pub plan: IntegrationPlan,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+impl From<&ClientRecord> for ClientView {
+    fn from(r: &ClientRecord) -> Self {
+        Self {
+            id: r.id,
+            case_id: r.case_id,
+            identity: r.identity.clone(),
+            status: r.status.clone(),
+            received_from: r.received_from,
+            window: WindowView {
+                first_session: r.window.first_session(),
+                regular_last_day: r.window.regular_last_day(),
+                extension_months: r.window.extension_months(),
+                last_day: r.window.last_day(),
+                extensions: r.window.extensions().to_vec(),
+            },
+            plan: r.plan.clone(),
+            created_at: r.created_at,
+            updated_at: r.updated_at,
+        }
+    }
+}
+
+#[derive(Serialize)]
+pub struct ConsentView {
+    pub id: ConsentId,
+    pub client_id: ClientId,
+    pub recipient: OfficeId,
+    pub categories: std::collections::BTreeSet<DataCategory>,
+    pub legal_bases: std::collections::BTreeSet<LegalBasis>,
+    pub given_at: DateTime<Utc>,
+    pub witnessed_by: String,
+    pub withdrawn_at: Option<DateTime<Utc>>,
+}
+
+impl From<&crate::domain::ConsentGrant> for ConsentView {
+    fn from(g: &crate::domain::ConsentGrant) -> Self {
+        Self {
+            id: g.id,
+            client_id: g.client,
+            recipient: g.recipient,
+            categories: g.categories.clone(),
+            legal_bases: g.legal_bases.clone(),
+            given_at: g.given_at,
+            witnessed_by: g.witnessed_by.clone(),
+            withdrawn_at: g.withdrawn_at,
+        }
+    }
+}
+
+#[derive(Serialize)]
+pub struct DeliveryView {
+    pub attempts: u32,
+    pub next_attempt_at: Option<DateTime<Utc>>,
+    pub delivered_at: Option<DateTime<Utc>>,
+    pub failed_at: Option<DateTime<Utc>>,
+    pub last_error: Option<String>,
+}
+
+#[derive(Serialize)]
+pub struct OutgoingView {
+    pub id: Uuid,
+    pub client_id: ClientId,
+    pub receiver: OfficeId,
+    pub consent_id: ConsentId,
+    pub state: OutgoingState,
+    pub created_by: String,
+    pub created_at: DateTime<Utc>,
+    pub approved_by: Option<String>,
+    pub approved_at: Option<DateTime<Utc>>,
+    pub decided_at: Option<DateTime<Utc>>,
+    pub decline_reason: Option<String>,
+    pub delivery: Option<DeliveryView>,
+}
+
+impl OutgoingView {
+    pub fn new(h: &OutgoingHandover, outbox: Option<&OutboxMessage>) -> Self {
+        Self {
+            id: h.id,
+            client_id: h.client_id,
+            receiver: h.receiver,
+            consent_id: h.consent_id,
+            state: h.state,
+            created_by: h.created_by.clone(),
+            created_at: h.created_at,
+            approved_by: h.approved_by.clone(),
+            approved_at: h.approved_at,
+            decided_at: h.decided_at,
+            decline_reason: h.decline_reason.clone(),
+            delivery: outbox.map(|m| DeliveryView {
+                attempts: m.attempts,
+                next_attempt_at: (m.delivered_at.is_none() && m.failed_at.is_none()).then_some(m.next_attempt_at),
+                delivered_at: m.delivered_at,
+                failed_at: m.failed_at,
+                last_error: m.last_error.clone(),
+            }),
+        }
+    }
+}
+
+#[derive(Serialize)]
+pub struct IncomingView {
+    pub id: Uuid,
+    pub sender: OfficeId,
+    pub sender_name: Option<String>,
+    pub received_at: DateTime<Utc>,
+    pub state: IncomingState,
+    #[serde(flatten)]
+    pub client: ClientIdentity,
+    pub first_session: NaiveDate,
+    pub last_day: NaiveDate,
+    pub decided_by: Option<String>,
+    pub decided_at: Option<DateTime<Utc>>,
+    pub decline_reason: Option<String>,
+    pub client_id: Option<ClientId>,
+    /// The whole case as received (only on the single-handover view).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub case: Option<IncomingCase>,
+}
+
+#[derive(Serialize)]
+pub struct IncomingCase {
+    pub case_id: CaseId,
+    pub window: crate::domain::WindowStatement,
+    pub plan: IntegrationPlan,
+    pub consent: crate::domain::ConsentBasis,
+}
+
+impl IncomingView {
+    pub fn summary(h: &IncomingHandover, directory: &Directory) -> Self {
+        let m = &h.message;
+        Self {
+            id: m.message_id,
+            sender: m.sender,
+            sender_name: directory.office(m.sender).map(|e| e.name.clone()),
+            received_at: h.received_at,
+            state: h.state,
+            client: m.case.client.clone(),
+            first_session: m.case.window.first_session,
+            last_day: m.case.window.last_day,
+            decided_by: h.decided_by.clone(),
+            decided_at: h.decided_at,
+            decline_reason: h.decline_reason.clone(),
+            client_id: h.client_id,
+            case: None,
+        }
+    }
+
+    pub fn full(h: &IncomingHandover, directory: &Directory) -> Self {
+        let c = &h.message.case;
+        Self {
+            case: Some(IncomingCase {
+                case_id: c.case_id,
+                window: c.window.clone(),
+                plan: c.plan.clone(),
+                consent: c.consent.clone(),
+            }),
+            ..Self::summary(h, directory)
+        }
+    }
+}

@@ -1,0 +1,182 @@
+//! Starting an office: load and check keys, certificates and directory, open the storage, and
+//! run the federation listener, the caseworker API and the delivery worker until shutdown.
+//!
+//! [`Server::build`] takes already bound listeners, so tests and the demo run real servers on
+//! port 0; [`Server::run`] takes the shutdown signal.
+
+use std::future::Future;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::net::TcpListener;
+use tokio_util::sync::CancellationToken;
+
+use crate::config::Config;
+use crate::federation::directory::DirectoryError;
+use crate::federation::jws::SignerError;
+use crate::federation::outbound::OutboundError;
+use crate::federation::tls::{self, TlsError};
+use crate::federation::{Directory, FederationClient, Signer};
+use crate::http::api::{Accounts, ApiState};
+use crate::pki::{self, PkiError};
+use crate::service::{FederationSettings, Office};
+use crate::storage::{self, StorageError};
+
+#[derive(Debug, thiserror::Error)]
+pub enum ServerError {
+    #[error(transparent)]
+    Pki(#[from] PkiError),
+    #[error(transparent)]
+    Tls(#[from] TlsError),
+    #[error(transparent)]
+    Directory(#[from] DirectoryError),
+    #[error(transparent)]
+    Signer(#[from] SignerError),
+    #[error("storage: {0}")]
+    Storage(#[from] StorageError),
+    #[error("federation client: {0}")]
+    Client(#[from] OutboundError),
+    #[error(
+        "refusing to start: {0} is development material, and the config is not marked `development = true`. \
+         Development keys are public; use certificates and keys issued for production."
+    )]
+    DevelopmentMaterial(&'static str),
+    #[error("the TLS certificate does not name office {0} (expected a URI SAN urn:staffel:office:{0})")]
+    CertificateOffice(crate::domain::OfficeId),
+    #[error("office {0} is not in the directory")]
+    NotInDirectory(crate::domain::OfficeId),
+    #[error("the signing key {0} is not among this office's keys in the directory")]
+    KeyNotInDirectory(String),
+    #[error("listener: {0}")]
+    Io(#[from] std::io::Error),
+}
+
+/// The two listeners of an office, bound by the caller.
+pub struct Listeners {
+    pub federation: TcpListener,
+    pub api: TcpListener,
+}
+
+impl Listeners {
+    pub async fn bind(config: &Config) -> std::io::Result<Self> {
+        Ok(Self {
+            federation: TcpListener::bind(config.federation.listen).await?,
+            api: TcpListener::bind(config.api.listen).await?,
+        })
+    }
+}
+
+pub struct Server {
+    office: Arc<Office>,
+    tls: Arc<rustls::ServerConfig>,
+    listeners: Listeners,
+    accounts: Arc<Accounts>,
+    max_body_bytes: usize,
+}
+
+impl Server {
+    /// Loads and checks everything the office needs; nothing is served yet.
+    pub async fn build(config: &Config, listeners: Listeners) -> Result<Self, ServerError> {
+        let f = &config.federation;
+        let ca = pki::load_certs(&f.ca)?;
+        let chain = pki::load_certs(&f.cert)?;
+        let key = pki::load_key(&f.key)?;
+        let signing_jwk = pki::load_jwk(&f.signing_key)?;
+        let directory = Arc::new(Directory::load(&f.directory)?);
+        let me = config.office.id;
+
+        if pki::office_id_of(&chain[0]) != Some(me) {
+            return Err(ServerError::CertificateOffice(me));
+        }
+        let signer = Signer::from_jwk(me, &signing_jwk)?;
+        let entry = directory.office(me).ok_or(ServerError::NotInDirectory(me))?;
+        let published = entry.signing_keys.iter().find(|k| k.key_id() == Some(signer.kid()));
+        let matches = published.is_some_and(|k| ["x", "y"].iter().all(|p| k.parameter(p) == signing_jwk.parameter(p)));
+        if !matches {
+            return Err(ServerError::KeyNotInDirectory(signer.kid().to_owned()));
+        }
+        if !config.development {
+            if ca.iter().any(pki::is_development_cert) {
+                return Err(ServerError::DevelopmentMaterial("the federation CA"));
+            }
+            if chain.iter().any(pki::is_development_cert) {
+                return Err(ServerError::DevelopmentMaterial("the TLS certificate"));
+            }
+            if signer.kid().starts_with(pki::DEV_KID_PREFIX) {
+                return Err(ServerError::DevelopmentMaterial("the signing key"));
+            }
+            if directory.is_development() {
+                return Err(ServerError::DevelopmentMaterial("the directory"));
+            }
+        } else {
+            tracing::warn!("development mode: development keys and certificates are accepted");
+        }
+
+        let server_tls = tls::server_config(&ca, chain.clone(), key.clone_key())?;
+        let client_tls = tls::client_config(&ca, chain, key)?;
+        let client =
+            FederationClient::new(client_tls, directory.clone(), me, Duration::from_secs(f.request_timeout_secs))?;
+        let storage = storage::open(&config.database.url).await?;
+        let settings = FederationSettings {
+            message_ttl: chrono::Duration::seconds(i64::try_from(f.message_ttl_secs).unwrap_or(i64::MAX / 1000)),
+            max_backoff: Duration::from_secs(config.delivery.max_backoff_secs),
+            poll_interval: config.delivery.poll_interval(),
+        };
+        crate::federation::schema::warm_up();
+        let office = Arc::new(Office::new(config.office.name.clone(), storage, signer, directory, client, settings));
+        let accounts =
+            Arc::new(Accounts::new(config.api.managers.iter().map(|m| (m.token_sha256.clone(), m.account.clone()))));
+        if !listeners.api.local_addr()?.ip().is_loopback() {
+            tracing::warn!(
+                "the caseworker API listens beyond loopback over plain HTTP; put a TLS proxy in front of it"
+            );
+        }
+        Ok(Self { office, tls: server_tls, listeners, accounts, max_body_bytes: f.max_body_bytes })
+    }
+
+    pub fn office(&self) -> Arc<Office> {
+        self.office.clone()
+    }
+
+    pub fn federation_addr(&self) -> std::io::Result<SocketAddr> {
+        self.listeners.federation.local_addr()
+    }
+
+    pub fn api_addr(&self) -> std::io::Result<SocketAddr> {
+        self.listeners.api.local_addr()
+    }
+
+    /// Serves until `shutdown` resolves, then stops accepting, drains, and returns.
+    pub async fn run(self, shutdown: impl Future<Output = ()> + Send) -> Result<(), ServerError> {
+        let token = CancellationToken::new();
+        let office = self.office;
+        tracing::info!(
+            office = %office.id(),
+            federation = %self.listeners.federation.local_addr()?,
+            api = %self.listeners.api.local_addr()?,
+            "office serving"
+        );
+        let federation = tokio::spawn(crate::http::serve::serve_mtls(
+            self.listeners.federation,
+            self.tls,
+            crate::http::federation::router(office.clone(), self.max_body_bytes),
+            token.clone().cancelled_owned(),
+        ));
+        let api = tokio::spawn(crate::http::serve::serve_plain(
+            self.listeners.api,
+            crate::http::api::router(ApiState { office: office.clone(), accounts: self.accounts }),
+            token.clone().cancelled_owned(),
+        ));
+        let worker = tokio::spawn(office.run_delivery(token.clone().cancelled_owned()));
+        shutdown.await;
+        token.cancel();
+        let (f, a, w) = tokio::join!(federation, api, worker);
+        for joined in [f.err(), w.err()].into_iter().flatten() {
+            tracing::error!(error = %joined, "task ended abnormally");
+        }
+        a.map_err(|e| std::io::Error::other(e.to_string()))??;
+        tracing::info!("office stopped");
+        Ok(())
+    }
+}
