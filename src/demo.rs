@@ -36,7 +36,11 @@ pub struct DemoOffice {
     pub id: String,
     pub name: String,
     pub api: String,
+    /// The base URL of its federation listener (mutual TLS).
+    pub federation: String,
     pub token: String,
+    /// Its database URL.
+    pub database: String,
     shutdown: Option<tokio::sync::oneshot::Sender<()>>,
     task: Option<tokio::task::JoinHandle<Result<(), crate::server::ServerError>>>,
 }
@@ -84,6 +88,7 @@ pub async fn start_dev_offices(certs: &Path, work: &Path, ids: &[&str]) -> Resul
     for (config, listeners) in prepared {
         let server = Server::build(&config, listeners).await?;
         let api = format!("http://{}", server.api_addr()?);
+        let federation = format!("https://127.0.0.1:{}", server.federation_addr()?.port());
         let (tx, rx) = tokio::sync::oneshot::channel::<()>();
         let task = tokio::spawn(server.run(async move {
             let _ = rx.await;
@@ -92,7 +97,9 @@ pub async fn start_dev_offices(certs: &Path, work: &Path, ids: &[&str]) -> Resul
             id: config.office.id.to_string(),
             name: config.office.name.clone(),
             api,
+            federation,
             token: dev::dev_token(config.office.id.as_str()),
+            database: config.database.url.clone(),
             shutdown: Some(tx),
             task: Some(task),
         });
