@@ -61,7 +61,7 @@ async fn main() {
         let jws = signer.sign(&payload, "staffel.handover.v1");
         signs.push(t.elapsed());
         let t = Instant::now();
-        staffel::federation::jws::verify(&jws, &directory).unwrap();
+        staffel::federation::jws::verify(&jws, &directory, "staffel.handover.v1").unwrap();
         verifies.push(t.elapsed());
     }
     stats("ES256 sign (payload only)", signs);

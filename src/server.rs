@@ -15,7 +15,6 @@ use tokio_util::sync::CancellationToken;
 use crate::config::Config;
 use crate::federation::directory::DirectoryError;
 use crate::federation::jws::SignerError;
-use crate::federation::outbound::OutboundError;
 use crate::federation::tls::{self, TlsError};
 use crate::federation::{Directory, FederationClient, Signer};
 use crate::http::api::{Accounts, ApiState};
@@ -35,8 +34,6 @@ pub enum ServerError {
     Signer(#[from] SignerError),
     #[error("storage: {0}")]
     Storage(#[from] StorageError),
-    #[error("federation client: {0}")]
-    Client(#[from] OutboundError),
     #[error(
         "refusing to start: {0} is development material, and the config is not marked `development = true`. \
          Development keys are public; use certificates and keys issued for production."
@@ -114,9 +111,11 @@ impl Server {
         }
 
         let server_tls = tls::server_config(&ca, chain.clone(), key.clone_key())?;
-        let client_tls = tls::client_config(&ca, chain, key)?;
+        // Fail at start, not at the first delivery, if the client side cannot be configured.
+        tls::client_config(&ca, chain.clone(), key.clone_key(), me)?;
+        let identity = tls::ClientIdentity { ca, chain, key };
         let client =
-            FederationClient::new(client_tls, directory.clone(), me, Duration::from_secs(f.request_timeout_secs))?;
+            FederationClient::new(identity, directory.clone(), me, Duration::from_secs(f.request_timeout_secs));
         let storage = storage::open(&config.database.url).await?;
         let settings = FederationSettings {
             message_ttl: chrono::Duration::seconds(i64::try_from(f.message_ttl_secs).unwrap_or(i64::MAX / 1000)),

@@ -45,7 +45,7 @@ async fn a_valid_handover_gets_a_signed_receipt_for_the_exact_bytes() {
     assert_eq!(answer.status, 202, "{answer:?}");
     assert_eq!(answer.content_type, "application/jose");
     let directory = staffel::federation::Directory::load(&dev::directory_path(&certs())).unwrap();
-    let verified = staffel::federation::jws::verify(&answer.body, &directory).unwrap();
+    let verified = staffel::federation::jws::verify(&answer.body, &directory, "staffel.receipt.v1").unwrap();
     assert_eq!(verified.signer.as_str(), HEIDELBERG);
     let receipt: Value = serde_json::from_slice(&verified.payload).unwrap();
     assert_eq!(receipt["type"], "staffel.receipt.v1");
@@ -138,6 +138,34 @@ async fn expired_message_is_refused() {
     let answer = send_from_stuttgart(&payload, STUTTGART).await;
     assert_eq!(answer.status, 400);
     assert_eq!(answer.problem_type(), format!("{P}message-expired"));
+}
+
+#[tokio::test]
+async fn message_valid_for_too_long_is_refused() {
+    let mut payload = valid();
+    payload["expires_at"] = ts(Utc::now() + chrono::Duration::days(31));
+    let answer = send_from_stuttgart(&payload, STUTTGART).await;
+    assert_eq!(answer.status, 400);
+    assert_eq!(answer.problem_type(), format!("{P}lifetime-too-long"));
+}
+
+#[tokio::test]
+async fn history_of_a_goal_not_sent_is_refused() {
+    let mut payload = valid();
+    payload["case"]["plan"]["history"][1]["goal_id"] = json!(uuid::Uuid::new_v4());
+    let answer = send_from_stuttgart(&payload, STUTTGART).await;
+    assert_eq!(answer.status, 422);
+    assert_eq!(answer.problem_type(), format!("{P}consent-missing"));
+}
+
+#[tokio::test]
+async fn a_field_the_schema_allows_but_the_domain_does_not_is_named() {
+    let mut payload = valid();
+    // Blank after trimming is no name; the schema's pattern does not know the no-break space.
+    payload["case"]["client"]["given_name"] = json!("\u{00a0}");
+    let answer = send_from_stuttgart(&payload, STUTTGART).await;
+    assert_eq!(answer.problem_type(), format!("{P}schema-violation"));
+    assert_eq!(answer.json()["violations"][0]["pointer"], "/case/client/given_name", "{answer:?}");
 }
 
 #[tokio::test]
@@ -272,10 +300,14 @@ async fn a_decision_for_no_known_handover_is_refused() {
     let answer = post(&mtls_client(STUTTGART), &decisions_url(&offices[0]), jws).await.unwrap();
     assert_eq!(answer.status, 409, "{answer:?}");
     assert_eq!(answer.problem_type(), format!("{P}unknown-handover"));
-    // A handover posted to the decisions endpoint fails its schema.
+    // A handover posted to the decisions endpoint: its JWS typ says what it is.
     let wrong = post(&mtls_client(STUTTGART), &decisions_url(&offices[0]), sign_value(&signer(STUTTGART), &valid()))
         .await
         .unwrap();
+    assert_eq!(wrong.problem_type(), format!("{P}malformed-jws"));
+    // A handover typed as a decision reaches the schema, which refuses it.
+    let typed = signer(STUTTGART).sign(&serde_json::to_vec(&valid()).unwrap(), "staffel.decision.v1");
+    let wrong = post(&mtls_client(STUTTGART), &decisions_url(&offices[0]), typed).await.unwrap();
     assert_eq!(wrong.problem_type(), format!("{P}schema-violation"));
     stop_all(offices).await;
 }

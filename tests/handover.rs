@@ -206,7 +206,7 @@ async fn the_sender_refuses_what_the_consent_does_not_allow() {
         .unwrap();
     assert_eq!((status, problem["type"].as_str().unwrap()), (422, "urn:staffel:problem:consent-missing"));
 
-    // A consent withdrawn after the draft stops the approval.
+    // A consent withdrawn after the draft cancels the draft; no new draft can use it.
     let consent = cw
         .expect(a, Method::POST, &consents, Some(json!({"recipient": b.id, "categories": ["identity", "window"]})), 201)
         .await
@@ -227,8 +227,17 @@ async fn the_sender_refuses_what_the_consent_does_not_allow() {
         .await
         .unwrap();
     assert!(withdrawn["withdrawn_at"].is_string());
+    let handover = format!("/api/v1/handovers/{}", draft["id"].as_str().unwrap());
+    assert_eq!(cw.expect(a, Method::GET, &handover, None, 200).await.unwrap()["state"], "cancelled");
+    let (status, problem) = cw.call(a, Method::POST, &format!("{handover}/approve"), None).await.unwrap();
+    assert_eq!((status, problem["type"].as_str().unwrap()), (409, "urn:staffel:problem:invalid-state"));
     let (status, problem) = cw
-        .call(a, Method::POST, &format!("/api/v1/handovers/{}/approve", draft["id"].as_str().unwrap()), None)
+        .call(
+            a,
+            Method::POST,
+            "/api/v1/handovers",
+            Some(json!({"client_id": cid, "receiver": b.id, "consent_id": consent["id"]})),
+        )
         .await
         .unwrap();
     assert_eq!((status, problem["type"].as_str().unwrap()), (409, "urn:staffel:problem:consent-withdrawn"));

@@ -21,7 +21,8 @@ uuid_id!(
 pub enum DataCategory {
     /// Name and date of birth.
     Identity,
-    /// The counselling window: first session, extensions (without grounds), last day.
+    /// The counselling window: first session, extensions, last day. Extension grounds travel
+    /// with it only where no reason is data concerning health (see [`DataCategory::Health`]).
     Window,
     /// The goals of one plan area, with their history.
     Plan(GoalArea),

@@ -43,4 +43,10 @@ pub enum DomainError {
     ClientMovedOut,
     #[error("no goal with this id in the plan")]
     UnknownGoal,
+    #[error("an extension was decided in the future ({decided_on}, today is {today})")]
+    ExtensionInFuture { decided_on: NaiveDate, today: NaiveDate },
+    #[error("the plan history names a goal that is not in the plan")]
+    HistoryWithoutGoal,
+    #[error("the consent is dated in the future")]
+    ConsentInFuture,
 }

@@ -77,7 +77,8 @@ pub fn prepare(
 }
 
 /// The receiver's domain checks of an incoming case: the window adds up and has not ended, the
-/// first session is not in the future, and the consent names this office and covers all data sent.
+/// first session and the extensions are not in the future, the plan history speaks only of goals
+/// sent, and the consent, given by now, names this office and covers all data sent.
 /// Returns the window the receiving office continues.
 pub fn check_incoming(
     case: &HandoverCase,
@@ -85,6 +86,13 @@ pub fn check_incoming(
     today: NaiveDate,
 ) -> Result<CounsellingWindow, DomainError> {
     let window = case.window.verify(today)?;
+    // History of a goal not sent could be of any area, health included: no consent covers it.
+    if case.plan.history.iter().any(|e| !case.plan.goals.iter().any(|g| g.id == e.goal_id)) {
+        return Err(DomainError::HistoryWithoutGoal);
+    }
+    if case.consent.given_at.date_naive() > today {
+        return Err(DomainError::ConsentInFuture);
+    }
     case.consent.covers(&disclosed_categories(&case.window, &case.plan), receiver)?;
     window.ensure_running(today)?;
     Ok(window)
@@ -212,6 +220,28 @@ mod tests {
             prepare(at_sender(&f), &c, office("08111000"), office("08221000"), d("2027-07-16")).unwrap_err(),
             DomainError::WindowEnded { last_day: d("2027-07-15") }
         );
+    }
+
+    #[test]
+    fn receiver_refuses_history_of_goals_not_sent() {
+        let f = fixture();
+        let c = consent(&[DataCategory::Identity, DataCategory::Window, DataCategory::Plan(GoalArea::Language)]);
+        let mut case = prepare(at_sender(&f), &c, office("08111000"), office("08221000"), d("2026-11-25")).unwrap();
+        // The history of the health goal slipped in, without the goal.
+        case.plan.history = f.plan.history.clone();
+        assert_eq!(check_incoming(&case, office("08221000"), d("2026-11-25")), Err(DomainError::HistoryWithoutGoal));
+    }
+
+    #[test]
+    fn receiver_refuses_extensions_decided_in_the_future() {
+        let f = fixture();
+        let c = consent(&[DataCategory::Identity, DataCategory::Window]);
+        let case = prepare(at_sender(&f), &c, office("08111000"), office("08221000"), d("2026-11-25")).unwrap();
+        // The fixture's extension was decided on 2026-01-10.
+        assert!(matches!(
+            check_incoming(&case, office("08221000"), d("2026-01-09")),
+            Err(DomainError::ExtensionInFuture { .. })
+        ));
     }
 
     #[test]

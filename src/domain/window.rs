@@ -200,6 +200,9 @@ impl WindowStatement {
         if self.first_session > today {
             return Err(DomainError::FirstSessionInFuture { first_session: self.first_session, today });
         }
+        if let Some(e) = self.extensions.iter().find(|e| e.decided_on > today) {
+            return Err(DomainError::ExtensionInFuture { decided_on: e.decided_on, today });
+        }
         let window = CounsellingWindow::from_parts(self.first_session, self.extensions.clone())?;
         if window.last_day() != self.last_day {
             return Err(DomainError::LastDayInconsistent { stated: self.last_day, computed: window.last_day() });

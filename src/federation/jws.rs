@@ -14,7 +14,7 @@ pub const ALG: &str = "ES256";
 
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
 pub enum JwsError {
-    #[error("not a compact JWS with a JSON header naming alg ES256 and a kid")]
+    #[error("not a compact JWS with a JSON header naming alg ES256, a kid and the expected typ")]
     Malformed,
     #[error("no office in the directory has the key id of this signature")]
     UnknownKey,
@@ -76,18 +76,20 @@ pub struct Verified {
 struct Header {
     alg: String,
     kid: String,
+    typ: Option<String>,
 }
 
-/// Verifies a compact JWS: the header must name ES256 and a kid; the kid must be in the
-/// directory; the signature must verify with that key.
-pub fn verify(compact: &str, directory: &Directory) -> Result<Verified, JwsError> {
+/// Verifies a compact JWS: the header must name ES256, a kid and the expected `typ` (so a
+/// signed receipt cannot pass for a decision); the kid must be in the directory; the signature
+/// must verify with that key.
+pub fn verify(compact: &str, directory: &Directory, typ: &str) -> Result<Verified, JwsError> {
     let mut parts = compact.split('.');
     let (Some(h), Some(_), Some(_), None) = (parts.next(), parts.next(), parts.next(), parts.next()) else {
         return Err(JwsError::Malformed);
     };
     let header_bytes = URL_SAFE_NO_PAD.decode(h).map_err(|_| JwsError::Malformed)?;
     let header: Header = serde_json::from_slice(&header_bytes).map_err(|_| JwsError::Malformed)?;
-    if header.alg != ALG {
+    if header.alg != ALG || header.typ.as_deref() != Some(typ) {
         return Err(JwsError::Malformed);
     }
     let (signer, verifier) = directory.key(&header.kid).ok_or(JwsError::UnknownKey)?;

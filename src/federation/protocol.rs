@@ -46,11 +46,12 @@ impl MessageKind {
         [Self::Handover, Self::Decision, Self::Receipt].into_iter().find(|k| k.as_str() == s)
     }
 
-    /// The federation path messages of this kind are posted to.
-    pub fn path(self) -> &'static str {
+    /// The federation path messages of this kind are posted to; receipts are only ever answers.
+    pub fn path(self) -> Option<&'static str> {
         match self {
-            Self::Handover => HANDOVERS_PATH,
-            Self::Decision | Self::Receipt => DECISIONS_PATH,
+            Self::Handover => Some(HANDOVERS_PATH),
+            Self::Decision => Some(DECISIONS_PATH),
+            Self::Receipt => None,
         }
     }
 }
@@ -126,13 +127,4 @@ pub struct Receipt {
     pub receiver: OfficeId,
     pub received_at: DateTime<Utc>,
     pub sha256: String,
-}
-
-/// The fields every request message has, read before the schema is applied (audience, expiry).
-#[derive(Debug, Clone, Copy)]
-pub struct Envelope {
-    pub message_id: Uuid,
-    pub receiver: OfficeId,
-    pub issued_at: DateTime<Utc>,
-    pub expires_at: DateTime<Utc>,
 }

@@ -1,11 +1,16 @@
 //! Mutual TLS between offices: the server requires a client certificate chaining to the
-//! federation CA; the client presents its office certificate and trusts only the federation CA.
+//! federation CA; the client presents its office certificate, trusts only the federation CA, and
+//! accepts only a server whose certificate names the office it means to reach.
 
 use std::sync::Arc;
 
-use rustls::pki_types::{CertificateDer, PrivateKeyDer};
+use rustls::client::WebPkiServerVerifier;
+use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
+use rustls::pki_types::{CertificateDer, PrivateKeyDer, ServerName, UnixTime};
 use rustls::server::WebPkiClientVerifier;
-use rustls::{ClientConfig, RootCertStore, ServerConfig};
+use rustls::{ClientConfig, DigitallySignedStruct, RootCertStore, ServerConfig, SignatureScheme};
+
+use crate::domain::OfficeId;
 
 #[derive(Debug, thiserror::Error)]
 pub enum TlsError {
@@ -47,20 +52,93 @@ pub fn server_config(
     Ok(Arc::new(config))
 }
 
-/// The TLS config for calls to other offices: trust only the federation CA, present this
-/// office's certificate.
+/// Verifies a server as the standard WebPKI verifier does against the federation CA, and then
+/// requires its certificate to name the office we mean to reach. The check is part of the
+/// handshake, so not one byte of a request reaches a server that is not that office.
+#[derive(Debug)]
+struct OfficeBoundVerifier {
+    inner: Arc<WebPkiServerVerifier>,
+    expected: OfficeId,
+}
+
+impl ServerCertVerifier for OfficeBoundVerifier {
+    fn verify_server_cert(
+        &self,
+        end_entity: &CertificateDer<'_>,
+        intermediates: &[CertificateDer<'_>],
+        server_name: &ServerName<'_>,
+        ocsp_response: &[u8],
+        now: UnixTime,
+    ) -> Result<ServerCertVerified, rustls::Error> {
+        let verified = self.inner.verify_server_cert(end_entity, intermediates, server_name, ocsp_response, now)?;
+        if crate::pki::office_id_of(end_entity) != Some(self.expected) {
+            return Err(rustls::Error::InvalidCertificate(rustls::CertificateError::Other(rustls::OtherError(
+                Arc::new(WrongOffice(self.expected)),
+            ))));
+        }
+        Ok(verified)
+    }
+
+    fn verify_tls12_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &DigitallySignedStruct,
+    ) -> Result<HandshakeSignatureValid, rustls::Error> {
+        self.inner.verify_tls12_signature(message, cert, dss)
+    }
+
+    fn verify_tls13_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &DigitallySignedStruct,
+    ) -> Result<HandshakeSignatureValid, rustls::Error> {
+        self.inner.verify_tls13_signature(message, cert, dss)
+    }
+
+    fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
+        self.inner.supported_verify_schemes()
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+#[error("the server certificate does not name office {0}")]
+struct WrongOffice(OfficeId);
+
+/// The TLS config for calls to the office `to`: trust only the federation CA, require the
+/// server's certificate to name `to`, present this office's certificate.
 pub fn client_config(
     ca: &[CertificateDer<'static>],
     chain: Vec<CertificateDer<'static>>,
     key: PrivateKeyDer<'static>,
+    to: OfficeId,
 ) -> Result<ClientConfig, TlsError> {
-    let roots = roots(ca)?;
+    let inner = WebPkiServerVerifier::builder_with_provider(roots(ca)?, provider())
+        .build()
+        .map_err(|e| TlsError::Ca(e.to_string()))?;
+    let verifier = Arc::new(OfficeBoundVerifier { inner, expected: to });
     let mut config = ClientConfig::builder_with_provider(provider())
         .with_protocol_versions(&[&rustls::version::TLS13, &rustls::version::TLS12])
         .map_err(|e| TlsError::Identity(e.to_string()))?
-        .with_root_certificates(roots)
+        .dangerous()
+        .with_custom_certificate_verifier(verifier)
         .with_client_auth_cert(chain, key)
         .map_err(|e| TlsError::Identity(e.to_string()))?;
     config.alpn_protocols = vec![b"h2".to_vec(), b"http/1.1".to_vec()];
     Ok(config)
+}
+
+/// This office's TLS material, from which a client config per destination office is made.
+#[derive(Debug)]
+pub struct ClientIdentity {
+    pub ca: Vec<CertificateDer<'static>>,
+    pub chain: Vec<CertificateDer<'static>>,
+    pub key: PrivateKeyDer<'static>,
+}
+
+impl ClientIdentity {
+    pub fn config_for(&self, to: OfficeId) -> Result<ClientConfig, TlsError> {
+        client_config(&self.ca, self.chain.clone(), self.key.clone_key(), to)
+    }
 }

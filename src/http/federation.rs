@@ -26,6 +26,7 @@ pub fn router(office: Arc<Office>, max_body_bytes: usize) -> Router {
         .route(DECISIONS_PATH, post(receive_decision))
         .route(KEYS_PATH, get(keys))
         .fallback(|| async { Problem::new(ProblemType::NotFound) })
+        .method_not_allowed_fallback(|| async { Problem::new(ProblemType::MethodNotAllowed) })
         .with_state(FederationState { office, max_body_bytes })
 }
 

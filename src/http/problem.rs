@@ -48,6 +48,7 @@ problem_types! {
     DuplicateConflict => ("duplicate-conflict", 409, "The message id was received before with different bytes"),
     MessageExpired => ("message-expired", 400, "The message has expired"),
     NotYetValid => ("not-yet-valid", 400, "The message was issued in the future"),
+    LifetimeTooLong => ("lifetime-too-long", 400, "The message is valid for longer than 30 days, or expires before it is issued"),
     SchemaViolation => ("schema-violation", 422, "The payload does not match the schema"),
     UnknownHandover => ("unknown-handover", 409, "No handover awaits a decision from this office"),
     // Domain rules, on either listener.
@@ -62,6 +63,7 @@ problem_types! {
     Unauthorized => ("unauthorized", 401, "A valid bearer token is required"),
     ValidationFailed => ("validation-failed", 422, "The request is not valid"),
     NotFound => ("not-found", 404, "No such resource"),
+    MethodNotAllowed => ("method-not-allowed", 405, "The resource does not support this method"),
     InvalidState => ("invalid-state", 409, "The resource is not in a state that allows this"),
     EditConflict => ("edit-conflict", 409, "The record was changed meanwhile"),
     UnknownOffice => ("unknown-office", 422, "The office is not in the directory"),
@@ -141,12 +143,15 @@ impl From<&DomainError> for Problem {
             D::ExtensionMonthsOutOfRange
             | D::ExtensionWithoutReason
             | D::ExtensionTooLong { .. }
-            | D::ExtensionOutsideWindow { .. } => ProblemType::ExtensionInvalid,
+            | D::ExtensionOutsideWindow { .. }
+            | D::ExtensionInFuture { .. } => ProblemType::ExtensionInvalid,
             D::WindowEnded { .. } => ProblemType::WindowEnded,
             D::ConsentMissingCategory(_)
             | D::ConsentWrongRecipient { .. }
             | D::ConsentMissingLegalBasis(_)
-            | D::ConsentTooNarrowForHandover => ProblemType::ConsentMissing,
+            | D::ConsentTooNarrowForHandover
+            | D::ConsentInFuture
+            | D::HistoryWithoutGoal => ProblemType::ConsentMissing,
             D::ConsentWithdrawn => ProblemType::ConsentWithdrawn,
             D::ClientMovedOut => ProblemType::ClientMovedOut,
             D::UnknownGoal => ProblemType::NotFound,
@@ -188,6 +193,7 @@ impl From<Rejection> for Problem {
             Rejection::DuplicateConflict => Problem::new(ProblemType::DuplicateConflict),
             Rejection::Expired(at) => Problem::new(ProblemType::MessageExpired).with("expired_at", at),
             Rejection::NotYetValid => Problem::new(ProblemType::NotYetValid),
+            Rejection::LifetimeTooLong => Problem::new(ProblemType::LifetimeTooLong),
             Rejection::Schema(violations) => Problem::new(ProblemType::SchemaViolation).with("violations", violations),
             Rejection::Domain(d) => d.into(),
             Rejection::UnknownHandover => Problem::new(ProblemType::UnknownHandover),

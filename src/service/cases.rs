@@ -100,7 +100,10 @@ impl Office {
     /// Withdraws a consent with effect for the future.
     pub async fn withdraw_consent(&self, client: ClientId, id: ConsentId) -> Result<ConsentGrant> {
         self.consent(client, id).await?;
-        self.storage.withdraw_consent(id, Self::now()).await?;
+        let cancelled = self.storage.withdraw_consent(id, Self::now()).await?;
+        if cancelled > 0 {
+            tracing::info!(consent = %id, cancelled, "consent withdrawn; undelivered handovers on it cancelled");
+        }
         self.consent(client, id).await
     }
 }

@@ -9,7 +9,7 @@ use chrono::Utc;
 use tracing::Instrument;
 
 use super::Office;
-use crate::federation::outbound::Delivery;
+use crate::federation::outbound::{Delivery, OutboundError};
 use crate::storage::OutboxMessage;
 
 /// The wait before attempt `attempts + 1`: 1 s doubled per attempt, capped, with up to 25 % less
@@ -36,6 +36,10 @@ impl Office {
         let span = tracing::info_span!("deliver", message = %m.message_id, kind = m.kind.as_str(), to = %m.destination, attempt = m.attempts + 1);
         async {
             let now = Utc::now();
+            if now >= m.expires_at {
+                tracing::warn!("expired before delivery; given up");
+                return self.storage.outbox_failed(m.message_id, now, "expired before delivery").await;
+            }
             match self.client.send(m.destination, m.kind, m.message_id, &m.jws).await {
                 Ok(Delivery::Delivered { receipt_jws }) => {
                     tracing::info!("delivered, receipt checked");
@@ -46,6 +50,10 @@ impl Office {
                         format!("refused by receiver: HTTP {status} {}", problem_type.as_deref().unwrap_or("-"));
                     tracing::warn!(%error, "delivery refused for good");
                     self.storage.outbox_failed(m.message_id, now, &error).await
+                }
+                Err(e @ OutboundError::UnknownOffice(_)) => {
+                    tracing::warn!(error = %e, "destination left the directory; given up");
+                    self.storage.outbox_failed(m.message_id, now, &e.to_string()).await
                 }
                 Err(e) => {
                     let wait = backoff(m.attempts, m.message_id, self.settings.max_backoff);

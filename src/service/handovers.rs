@@ -102,7 +102,7 @@ impl Office {
         let message = self.build_handover(&record, &consent, draft.receiver, draft.id, now)?;
         let payload = serde_json::to_vec(&message).expect("messages serialise");
         let jws = self.signer.sign(&payload, MessageKind::Handover.type_name());
-        let outbox = OutboxMessage::new(draft.id, MessageKind::Handover, draft.receiver, jws, now);
+        let outbox = OutboxMessage::new(draft.id, MessageKind::Handover, draft.receiver, jws, now, message.expires_at);
         self.storage.approve_outgoing(id, &author.account, now, &outbox).await?;
         self.wake_delivery.notify_one();
         tracing::info!(handover = %id, receiver = %draft.receiver, "handover approved and queued");
@@ -138,7 +138,7 @@ impl Office {
         };
         let payload = serde_json::to_vec(&message).expect("messages serialise");
         let jws = self.signer.sign(&payload, MessageKind::Decision.type_name());
-        OutboxMessage::new(message.message_id, MessageKind::Decision, handover.sender, jws, now)
+        OutboxMessage::new(message.message_id, MessageKind::Decision, handover.sender, jws, now, message.expires_at)
     }
 
     /// Accepts a received handover: the client continues here with the original first session and

@@ -17,6 +17,9 @@ use crate::storage::{AppliedDecision, InboxOutcome, InboxRecord, IncomingHandove
 
 /// How far a sender's clock may run ahead of ours.
 const CLOCK_SKEW: chrono::Duration = chrono::Duration::minutes(5);
+/// The longest a message may be valid: bounds how long a captured message could be replayed
+/// (a replay is answered with the stored receipt anyway) and how long an inbox must remember ids.
+pub const MAX_LIFETIME: chrono::Duration = chrono::Duration::days(30);
 
 /// Why a message from another office was refused. Each maps to one documented problem type.
 #[derive(Debug, thiserror::Error)]
@@ -35,6 +38,8 @@ pub enum Rejection {
     Expired(DateTime<Utc>),
     #[error("the message was issued in the future")]
     NotYetValid,
+    #[error("the message is valid for longer than allowed")]
+    LifetimeTooLong,
     #[error("the payload does not match the schema")]
     Schema(Vec<SchemaViolation>),
     #[error(transparent)]
@@ -57,14 +62,31 @@ fn field<T: DeserializeOwned>(payload: &Value, name: &str) -> Result<T, Rejectio
         .ok_or_else(|| violation(&format!("/{name}"), "required"))
 }
 
+/// The typed message. The schema has passed, so what fails here are the rules a schema cannot
+/// say (e.g. text of blanks only after trimming); the pointer names the field, never its value.
+fn typed<T: DeserializeOwned>(payload: Value) -> Result<T, Rejection> {
+    serde_path_to_error::deserialize(payload).map_err(|e| {
+        let mut pointer = String::new();
+        for segment in e.path().iter() {
+            match segment {
+                serde_path_to_error::Segment::Seq { index } => pointer.push_str(&format!("/{index}")),
+                serde_path_to_error::Segment::Map { key } => pointer.push_str(&format!("/{key}")),
+                serde_path_to_error::Segment::Enum { variant } => pointer.push_str(&format!("/{variant}")),
+                serde_path_to_error::Segment::Unknown => pointer.push_str("/?"),
+            }
+        }
+        violation(&pointer, "format")
+    })
+}
+
 impl Office {
     /// Checks a message posted by `peer` (the office of the TLS client certificate) and, if it
     /// passes, stores it and returns the signed receipt (compact JWS) to answer with.
     #[tracing::instrument(skip_all, fields(kind = kind.as_str(), peer = %peer))]
     pub async fn receive(&self, kind: MessageKind, peer: OfficeId, body: &[u8]) -> Result<String, Rejection> {
         let now = Self::now();
-        let compact = std::str::from_utf8(body).map_err(|_| JwsError::Malformed)?.trim();
-        let verified = jws::verify(compact, &self.directory)?;
+        let compact = std::str::from_utf8(body).map_err(|_| JwsError::Malformed)?;
+        let verified = jws::verify(compact, &self.directory, kind.type_name())?;
         if verified.signer != peer {
             return Err(Rejection::SignerNotPeer { signer: verified.signer, peer });
         }
@@ -88,6 +110,9 @@ impl Office {
         let issued_at: DateTime<Utc> = field(&payload, "issued_at")?;
         if issued_at > now + CLOCK_SKEW {
             return Err(Rejection::NotYetValid);
+        }
+        if expires_at <= issued_at || expires_at - issued_at > MAX_LIFETIME {
+            return Err(Rejection::LifetimeTooLong);
         }
         schema::validate(kind, &payload).map_err(Rejection::Schema)?;
         let receipt = self.sign_receipt(message_id, peer, &sha256, now);
@@ -128,9 +153,12 @@ impl Office {
     }
 
     async fn receive_handover(&self, payload: Value, inbox: &InboxRecord) -> Result<InboxOutcome, Rejection> {
-        let message: HandoverMessage = serde_json::from_value(payload).map_err(|_| violation("", "format"))?;
+        let message: HandoverMessage = typed(payload)?;
         if message.sender != inbox.sender {
             return Err(Rejection::SignerNotPeer { signer: message.sender, peer: inbox.sender });
+        }
+        if message.sender == self.id {
+            return Err(DomainError::HandoverToSelf.into());
         }
         handover::check_incoming(&message.case, self.id, Self::today(inbox.received_at))?;
         let incoming = IncomingHandover {
@@ -146,7 +174,7 @@ impl Office {
     }
 
     async fn receive_decision(&self, payload: Value, inbox: &InboxRecord) -> Result<InboxOutcome, Rejection> {
-        let message: DecisionMessage = serde_json::from_value(payload).map_err(|_| violation("", "format"))?;
+        let message: DecisionMessage = typed(payload)?;
         if message.sender != inbox.sender {
             return Err(Rejection::SignerNotPeer { signer: message.sender, peer: inbox.sender });
         }

@@ -63,7 +63,9 @@ pub trait Storage: Send + Sync + 'static {
     // Consents.
     async fn insert_consent(&self, consent: &ConsentGrant) -> Result<()>;
     async fn consent(&self, id: ConsentId) -> Result<Option<ConsentGrant>>;
-    async fn withdraw_consent(&self, id: ConsentId, at: DateTime<Utc>) -> Result<()>;
+    /// Withdraws a consent; handovers on it that have not been delivered (drafts, approved and
+    /// queued) are cancelled with it. Returns how many were cancelled.
+    async fn withdraw_consent(&self, id: ConsentId, at: DateTime<Utc>) -> Result<u64>;
 
     // Outgoing handovers and the outbox.
     async fn insert_outgoing(&self, handover: &OutgoingHandover) -> Result<()>;

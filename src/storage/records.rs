@@ -57,8 +57,11 @@ pub enum OutgoingState {
     Approved,
     /// The receiver acknowledged it; waiting for its decision.
     Delivered,
-    /// The receiver refused the message for good (see the outbox error).
+    /// The message could not be delivered for good: refused by the receiver, or expired before
+    /// delivery (see the outbox error).
     Rejected,
+    /// Stopped before delivery because the consent was withdrawn.
+    Cancelled,
     Accepted,
     Declined,
 }
@@ -70,13 +73,14 @@ impl OutgoingState {
             Self::Approved => "approved",
             Self::Delivered => "delivered",
             Self::Rejected => "rejected",
+            Self::Cancelled => "cancelled",
             Self::Accepted => "accepted",
             Self::Declined => "declined",
         }
     }
 
     pub fn parse(s: &str) -> Option<Self> {
-        [Self::Draft, Self::Approved, Self::Delivered, Self::Rejected, Self::Accepted, Self::Declined]
+        [Self::Draft, Self::Approved, Self::Delivered, Self::Rejected, Self::Cancelled, Self::Accepted, Self::Declined]
             .into_iter()
             .find(|x| x.as_str() == s)
     }
@@ -106,6 +110,8 @@ pub struct OutboxMessage {
     pub destination: OfficeId,
     pub jws: String,
     pub created_at: DateTime<Utc>,
+    /// The signed message's own expiry: no delivery is attempted after it.
+    pub expires_at: DateTime<Utc>,
     pub attempts: u32,
     pub next_attempt_at: DateTime<Utc>,
     pub delivered_at: Option<DateTime<Utc>>,
@@ -115,13 +121,21 @@ pub struct OutboxMessage {
 }
 
 impl OutboxMessage {
-    pub fn new(message_id: Uuid, kind: MessageKind, destination: OfficeId, jws: String, now: DateTime<Utc>) -> Self {
+    pub fn new(
+        message_id: Uuid,
+        kind: MessageKind,
+        destination: OfficeId,
+        jws: String,
+        now: DateTime<Utc>,
+        expires_at: DateTime<Utc>,
+    ) -> Self {
         Self {
             message_id,
             kind,
             destination,
             jws,
             created_at: now,
+            expires_at,
             attempts: 0,
             next_attempt_at: now,
             delivered_at: None,

@@ -153,6 +153,7 @@ impl SqliteStorage {
             destination: parse_office(row.get("destination"))?,
             jws: row.get("jws"),
             created_at: parse_ts(row.get("created_at"))?,
+            expires_at: parse_ts(row.get("expires_at"))?,
             attempts: u32::try_from(row.get::<i64, _>("attempts")).map_err(|_| corrupt("attempts"))?,
             next_attempt_at: parse_ts(row.get("next_attempt_at"))?,
             delivered_at: opt_ts(row.get("delivered_at"))?,
@@ -248,14 +249,15 @@ impl SqliteStorage {
 
     async fn insert_outbox_in(tx: &mut Transaction<'static, Sqlite>, m: &OutboxMessage) -> Result<()> {
         sqlx::query(
-            "INSERT INTO outbox (message_id, kind, destination, jws, created_at, attempts, next_attempt_at)
-             VALUES (?, ?, ?, ?, ?, 0, ?)",
+            "INSERT INTO outbox (message_id, kind, destination, jws, created_at, expires_at, attempts, next_attempt_at)
+             VALUES (?, ?, ?, ?, ?, ?, 0, ?)",
         )
         .bind(m.message_id.to_string())
         .bind(m.kind.as_str())
         .bind(m.destination.to_string())
         .bind(&m.jws)
         .bind(ts(m.created_at))
+        .bind(ts(m.expires_at))
         .bind(ts(m.next_attempt_at))
         .execute(&mut **tx)
         .await?;
@@ -280,11 +282,11 @@ impl SqliteStorage {
         if done.rows_affected() == 1 {
             return Ok(InboxOutcome::Stored);
         }
-        let row = sqlx::query("SELECT sha256, receipt FROM inbox WHERE message_id = ?")
+        let row = sqlx::query("SELECT sha256, kind, receipt FROM inbox WHERE message_id = ?")
             .bind(r.message_id.to_string())
             .fetch_one(&mut **tx)
             .await?;
-        if row.get::<&str, _>("sha256") == r.sha256 {
+        if row.get::<&str, _>("sha256") == r.sha256 && row.get::<&str, _>("kind") == r.kind.as_str() {
             Ok(InboxOutcome::Duplicate { receipt: row.get("receipt") })
         } else {
             Ok(InboxOutcome::Conflict)
@@ -383,16 +385,36 @@ impl Storage for SqliteStorage {
         row.as_ref().map(Self::consent_from_row).transpose()
     }
 
-    async fn withdraw_consent(&self, id: ConsentId, at: DateTime<Utc>) -> Result<()> {
+    async fn withdraw_consent(&self, id: ConsentId, at: DateTime<Utc>) -> Result<u64> {
+        let mut tx = self.begin().await?;
         let done = sqlx::query("UPDATE consents SET withdrawn_at = COALESCE(withdrawn_at, ?) WHERE id = ?")
             .bind(ts(at))
             .bind(id.to_string())
-            .execute(&self.pool)
+            .execute(&mut *tx)
             .await?;
         if done.rows_affected() != 1 {
             return Err(StorageError::NotFound);
         }
-        Ok(())
+        // Handovers on this consent that have not reached the receiver are stopped.
+        sqlx::query(
+            "UPDATE outbox SET failed_at = ?, last_error = 'cancelled: consent withdrawn'
+             WHERE delivered_at IS NULL AND failed_at IS NULL AND message_id IN
+                 (SELECT id FROM outgoing_handovers WHERE consent_id = ? AND state = 'approved')",
+        )
+        .bind(ts(at))
+        .bind(id.to_string())
+        .execute(&mut *tx)
+        .await?;
+        let cancelled = sqlx::query(
+            "UPDATE outgoing_handovers SET state = 'cancelled', updated_at = ?
+             WHERE consent_id = ? AND state IN ('draft', 'approved')",
+        )
+        .bind(ts(at))
+        .bind(id.to_string())
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok(cancelled.rows_affected())
     }
 
     async fn insert_outgoing(&self, h: &OutgoingHandover) -> Result<()> {

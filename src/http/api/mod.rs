@@ -56,6 +56,7 @@ pub fn router(state: ApiState) -> Router {
         .route("/api/v1/incoming-handovers/{id}/decline", post(decline_incoming))
         .route("/healthz", get(|| async { "ok" }))
         .fallback(|| async { Problem::new(ProblemType::NotFound) })
+        .method_not_allowed_fallback(|| async { Problem::new(ProblemType::MethodNotAllowed) })
         .layer(axum::middleware::from_fn(trace))
         .with_state(state)
 }
