@@ -217,6 +217,7 @@ pub async fn run(certs: &Path, out: &mut impl Write) -> Result<bool, DemoError> 
             Some(json!({
                 "given_name": "Testa", "family_name": "Beispiel", "date_of_birth": "1991-04-12",
                 "first_session": first_session,
+                "target_group": "follow-up-accommodation", "benefits": "sgb-ii",
             })),
             201,
         )

@@ -11,7 +11,7 @@ use serde_json::{Value, json};
 use staffel::demo::{Caseworker, DemoOffice};
 
 async fn create_client(cw: &Caseworker, at: &DemoOffice, first_session: chrono::NaiveDate) -> Value {
-    let body = json!({"given_name": "Testa", "family_name": "Beispiel", "date_of_birth": "1990-01-31", "first_session": first_session});
+    let body = json!({"given_name": "Testa", "family_name": "Beispiel", "date_of_birth": "1990-01-31", "first_session": first_session, "target_group": "follow-up-accommodation", "benefits": "sgb-ii"});
     cw.expect(at, Method::POST, "/api/v1/clients", Some(body), 201).await.unwrap()
 }
 
@@ -278,13 +278,13 @@ async fn the_caseworker_api_needs_a_token_and_answers_problems() {
     let cw = Caseworker::new();
     let a = &offices[0];
     let (status, problem) = cw
-        .call(a, Method::POST, "/api/v1/clients", Some(json!({"given_name": " ", "family_name": "B", "date_of_birth": "1990-01-01", "first_session": "2025-01-01"})))
+        .call(a, Method::POST, "/api/v1/clients", Some(json!({"given_name": " ", "family_name": "B", "date_of_birth": "1990-01-01", "first_session": "2025-01-01", "target_group": "displaced-from-ukraine", "benefits": "sgb-ii"})))
         .await
         .unwrap();
     assert_eq!((status, problem["type"].as_str().unwrap()), (422, "urn:staffel:problem:validation-failed"));
     let tomorrow = today() + chrono::Duration::days(1);
     let (status, problem) = cw
-        .call(a, Method::POST, "/api/v1/clients", Some(json!({"given_name": "A", "family_name": "B", "date_of_birth": "1990-01-01", "first_session": tomorrow})))
+        .call(a, Method::POST, "/api/v1/clients", Some(json!({"given_name": "A", "family_name": "B", "date_of_birth": "1990-01-01", "first_session": tomorrow, "target_group": "displaced-from-ukraine", "benefits": "sgb-ii"})))
         .await
         .unwrap();
     assert_eq!((status, problem["type"].as_str().unwrap()), (422, "urn:staffel:problem:first-session-in-future"));

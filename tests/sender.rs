@@ -57,7 +57,7 @@ async fn withdrawing_consent_cancels_a_handover_not_yet_delivered() {
     let a = &offices[0];
     let cw = Caseworker::new();
     let client = cw
-        .expect(a, Method::POST, "/api/v1/clients", Some(json!({"given_name": "Testa", "family_name": "Beispiel", "date_of_birth": "1990-01-01", "first_session": today()})), 201)
+        .expect(a, Method::POST, "/api/v1/clients", Some(json!({"given_name": "Testa", "family_name": "Beispiel", "date_of_birth": "1990-01-01", "first_session": today(), "target_group": "displaced-from-ukraine", "benefits": "asylblg"})), 201)
         .await
         .unwrap();
     let cid = client["id"].as_str().unwrap();

@@ -60,6 +60,11 @@ uuid_id!(
     CaseId
 );
 
+uuid_id!(
+    /// A household: adults of one family linked, each with their own window.
+    HouseholdId
+);
+
 /// The minimal identity a receiving office needs to recognise the person it meets.
 #[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]

@@ -49,4 +49,16 @@ pub enum DomainError {
     HistoryWithoutGoal,
     #[error("the consent is dated in the future")]
     ConsentInFuture,
+    #[error("without benefits, counselling continues only with a recorded discretionary decision")]
+    DiscretionRequired,
+    #[error("only adults get a counselling window of their own")]
+    NotAdult,
+    #[error("{date} lies in the future (today is {today})")]
+    DateInFuture { date: NaiveDate, today: NaiveDate },
+    #[error("{date} lies before {earliest}")]
+    DateBefore { date: NaiveDate, earliest: NaiveDate },
+    #[error("the client has left counselling; record a re-entry first")]
+    NotActive,
+    #[error("the client takes part already")]
+    AlreadyActive,
 }

@@ -7,9 +7,11 @@
 pub mod calendar;
 pub mod client;
 pub mod consent;
+pub mod eligibility;
 mod error;
 pub mod handover;
 pub mod office;
+pub mod participation;
 pub mod plan;
 pub mod text;
 pub mod window;

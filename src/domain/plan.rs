@@ -94,6 +94,15 @@ pub struct Step {
     pub done: bool,
 }
 
+/// A dated note from reviewing a goal with the client.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ReviewNote {
+    pub on: NaiveDate,
+    pub note: Text,
+    pub by: String,
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Goal {
@@ -105,6 +114,8 @@ pub struct Goal {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub target_date: Option<NaiveDate>,
     pub status: GoalStatus,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub reviews: Vec<ReviewNote>,
 }
 
 /// What changed. The history names the kind of change, not the free text, so that it carries no
@@ -126,6 +137,7 @@ pub enum PlanChange {
         from: GoalStatus,
         to: GoalStatus,
     },
+    Reviewed,
 }
 
 /// One entry of the plan's history: when, at which office, by whom, which goal, what.
@@ -187,6 +199,7 @@ impl IntegrationPlan {
             responsible: draft.responsible,
             target_date: draft.target_date,
             status: GoalStatus::Open,
+            reviews: Vec::new(),
         };
         let id = goal.id;
         self.goals.push(goal);
@@ -228,6 +241,20 @@ impl IntegrationPlan {
         for change in changes {
             self.record(author, at, id, change);
         }
+        Ok(&self.goals[idx])
+    }
+
+    /// Adds a review note to a goal.
+    pub fn review_goal(
+        &mut self,
+        id: GoalId,
+        review: ReviewNote,
+        author: &Author,
+        at: DateTime<Utc>,
+    ) -> Result<&Goal, DomainError> {
+        let idx = self.goals.iter().position(|g| g.id == id).ok_or(DomainError::UnknownGoal)?;
+        self.goals[idx].reviews.push(review);
+        self.record(author, at, id, PlanChange::Reviewed);
         Ok(&self.goals[idx])
     }
 

@@ -59,6 +59,9 @@ problem_types! {
     ConsentMissing => ("consent-missing", 422, "No consent covers the data to be sent"),
     ConsentWithdrawn => ("consent-withdrawn", 409, "The consent was withdrawn"),
     ClientMovedOut => ("client-moved-out", 409, "The client has moved to another office"),
+    ClientNotActive => ("client-not-active", 409, "The client has left counselling"),
+    DiscretionRequired => ("discretion-required", 422, "Without benefits a recorded discretionary decision is required"),
+    NotAdult => ("not-adult", 422, "Only adults get a counselling window of their own"),
     // Caseworker API.
     Unauthorized => ("unauthorized", 401, "A valid bearer token is required"),
     ValidationFailed => ("validation-failed", 422, "The request is not valid"),
@@ -135,9 +138,16 @@ impl From<&DomainError> for Problem {
     fn from(e: &DomainError) -> Self {
         use DomainError as D;
         let kind = match e {
-            D::InvalidOfficeId | D::InvalidText { .. } | D::HandoverToSelf | D::ConsentEmpty => {
-                ProblemType::ValidationFailed
-            }
+            D::InvalidOfficeId
+            | D::InvalidText { .. }
+            | D::HandoverToSelf
+            | D::ConsentEmpty
+            | D::DateInFuture { .. }
+            | D::DateBefore { .. } => ProblemType::ValidationFailed,
+            D::DiscretionRequired => ProblemType::DiscretionRequired,
+            D::NotAdult => ProblemType::NotAdult,
+            D::NotActive => ProblemType::ClientNotActive,
+            D::AlreadyActive => ProblemType::InvalidState,
             D::FirstSessionInFuture { .. } => ProblemType::FirstSessionInFuture,
             D::LastDayInconsistent { .. } => ProblemType::LastDayInconsistent,
             D::ExtensionMonthsOutOfRange

@@ -1,41 +1,152 @@
-//! Clients, their windows, plans and consents.
+//! Clients, their eligibility, windows, sessions, plans and consents. Every read and write of a
+//! client's data by an integration manager is written to the audit log first.
 
 use std::collections::BTreeSet;
 
 use chrono::{DateTime, NaiveDate, Utc};
 
 use super::{Office, Result, ServiceError};
-use crate::domain::plan::{Author, GoalDraft, GoalPatch};
+use crate::domain::client::HouseholdId;
+use crate::domain::eligibility::{self, Benefits, DiscretionaryDecision, Eligibility, TargetGroup};
+use crate::domain::participation::{self, CounsellingSession, ExitReason};
+use crate::domain::plan::{Author, GoalDraft, GoalPatch, ReviewNote};
 use crate::domain::{
-    ClientId, ClientIdentity, ConsentGrant, ConsentId, CounsellingWindow, DataCategory, ExtensionGrounds, Goal, GoalId,
-    IntegrationPlan, OfficeId,
+    ClientId, ClientIdentity, ConsentGrant, ConsentId, CounsellingWindow, DataCategory, DomainError, ExtensionGrounds,
+    Goal, GoalId, IntegrationPlan, OfficeId, Text,
 };
-use crate::storage::{ClientRecord, ClientStatus};
+use crate::storage::{AuditEntry, ClientQuery, ClientRecord, ClientStatus};
 
 /// A client entering counselling at this office, with the date of the first session.
 pub struct NewClient {
     pub identity: ClientIdentity,
     pub first_session: NaiveDate,
+    pub target_group: TargetGroup,
+    pub benefits: Benefits,
+    /// Why counselling goes on without benefits (required when `benefits` is none).
+    pub discretion_reason: Option<Text>,
+    /// An adult joining the household of a client here (family reunification): linked, with a
+    /// window of their own.
+    pub household_of: Option<ClientId>,
+}
+
+/// What an audit entry says was done.
+#[derive(Debug, Clone, Copy)]
+pub enum Access {
+    Read,
+    Write,
 }
 
 impl Office {
-    pub async fn create_client(&self, new: NewClient) -> Result<ClientRecord> {
+    /// Writes an audit entry; the access it records happens only if this succeeds.
+    pub(crate) async fn audit(
+        &self,
+        author: &Author,
+        action: &str,
+        access: Access,
+        client: Option<ClientId>,
+    ) -> Result<()> {
+        let kind = match access {
+            Access::Read => "read",
+            Access::Write => "write",
+        };
+        let entry = AuditEntry {
+            at: Self::now(),
+            account: author.account.clone(),
+            action: format!("{kind}:{action}"),
+            client_id: client,
+        };
+        self.storage.audit(&entry).await?;
+        Ok(())
+    }
+
+    fn eligibility(
+        author: &Author,
+        target_group: TargetGroup,
+        benefits: Benefits,
+        reason: Option<Text>,
+        today: NaiveDate,
+    ) -> Result<Eligibility> {
+        let discretion = reason.map(|reason| DiscretionaryDecision {
+            decided_by: author.account.clone(),
+            decided_on: today,
+            reason,
+        });
+        Ok(Eligibility::new(target_group, benefits, discretion)?)
+    }
+
+    pub async fn create_client(&self, author: &Author, new: NewClient) -> Result<ClientRecord> {
         let now = Self::now();
-        let window = CounsellingWindow::open(new.first_session, Self::today(now))?;
-        let record = ClientRecord::new(new.identity, window, IntegrationPlan::default(), now);
+        let today = Self::today(now);
+        eligibility::ensure_adult(new.identity.date_of_birth, new.first_session)?;
+        let window = CounsellingWindow::open(new.first_session, today)?;
+        let mut record = ClientRecord::new(new.identity, window, IntegrationPlan::default(), now);
+        record.eligibility =
+            Some(Self::eligibility(author, new.target_group, new.benefits, new.discretion_reason, today)?);
+        if let Some(other) = new.household_of {
+            let mut other = self.client(other).await?;
+            match other.household {
+                Some(h) => record.household = Some(h),
+                None => {
+                    let h = HouseholdId::new();
+                    record.household = Some(h);
+                    other.household = Some(h);
+                    self.audit(author, "household", Access::Write, Some(other.id)).await?;
+                    self.save(other, now).await?;
+                }
+            }
+        }
+        self.audit(author, "client", Access::Write, Some(record.id)).await?;
         self.storage.insert_client(&record).await?;
         Ok(record)
     }
 
-    pub async fn client(&self, id: ClientId) -> Result<ClientRecord> {
+    /// A client record, without audit: for the office's own processing.
+    pub(crate) async fn client(&self, id: ClientId) -> Result<ClientRecord> {
         self.storage.client(id).await?.ok_or(ServiceError::NotFound("client"))
+    }
+
+    /// A client record as an integration manager reads it.
+    pub async fn read_client(&self, author: &Author, id: ClientId) -> Result<ClientRecord> {
+        let record = self.client(id).await?;
+        self.audit(author, "client", Access::Read, Some(id)).await?;
+        Ok(record)
+    }
+
+    /// A page of clients, each listed one audited as read.
+    pub async fn list_clients(&self, author: &Author, query: &ClientQuery) -> Result<(Vec<ClientRecord>, u64)> {
+        let (clients, total) = self.storage.list_clients(query).await?;
+        for c in &clients {
+            self.audit(author, "client-list", Access::Read, Some(c.id)).await?;
+        }
+        Ok((clients, total))
+    }
+
+    /// Clients taking part whose window ends within `days` days from today, soonest first.
+    pub async fn windows_ending(&self, author: &Author, days: u32, limit: u32) -> Result<Vec<ClientRecord>> {
+        let today = Self::today(Self::now());
+        let until = today + chrono::Duration::days(i64::from(days));
+        let clients = self.storage.windows_ending(today, until, limit).await?;
+        for c in &clients {
+            self.audit(author, "worklist", Access::Read, Some(c.id)).await?;
+        }
+        Ok(clients)
+    }
+
+    pub async fn household(&self, author: &Author, id: ClientId) -> Result<Vec<ClientRecord>> {
+        let record = self.read_client(author, id).await?;
+        let Some(h) = record.household else { return Ok(vec![record]) };
+        let members = self.storage.household_members(h).await?;
+        for m in members.iter().filter(|m| m.id != id) {
+            self.audit(author, "household", Access::Read, Some(m.id)).await?;
+        }
+        Ok(members)
     }
 
     /// Loads a client whose record is open for changes: not moved out, window running.
     async fn active_client(&self, id: ClientId, now: DateTime<Utc>) -> Result<ClientRecord> {
         let client = self.client(id).await?;
         if client.status != ClientStatus::Active {
-            return Err(crate::domain::DomainError::ClientMovedOut.into());
+            return Err(DomainError::ClientMovedOut.into());
         }
         client.window.ensure_running(Self::today(now))?;
         Ok(client)
@@ -48,10 +159,92 @@ impl Office {
         Ok(client)
     }
 
+    /// Records a change of benefits (or target group); without benefits a reason is required.
+    pub async fn set_eligibility(
+        &self,
+        author: &Author,
+        id: ClientId,
+        target_group: TargetGroup,
+        benefits: Benefits,
+        discretion_reason: Option<Text>,
+    ) -> Result<ClientRecord> {
+        let now = Self::now();
+        let mut record = self.active_client(id, now).await?;
+        record.eligibility =
+            Some(Self::eligibility(author, target_group, benefits, discretion_reason, Self::today(now))?);
+        self.audit(author, "eligibility", Access::Write, Some(id)).await?;
+        self.save(record, now).await
+    }
+
+    pub async fn record_session(
+        &self,
+        author: &Author,
+        id: ClientId,
+        date: NaiveDate,
+        note: Text,
+    ) -> Result<CounsellingSession> {
+        let now = Self::now();
+        let record = self.client(id).await?;
+        if record.status != ClientStatus::Active {
+            return Err(DomainError::ClientMovedOut.into());
+        }
+        participation::check_session(&record.window, &record.participation, date, Self::today(now))?;
+        let session = CounsellingSession {
+            id: uuid::Uuid::new_v4(),
+            date,
+            note,
+            recorded_by: author.account.clone(),
+            recorded_at: now,
+        };
+        self.audit(author, "session", Access::Write, Some(id)).await?;
+        self.storage.insert_session(id, &session).await?;
+        Ok(session)
+    }
+
+    pub async fn sessions(&self, author: &Author, id: ClientId) -> Result<Vec<CounsellingSession>> {
+        self.client(id).await?;
+        self.audit(author, "sessions", Access::Read, Some(id)).await?;
+        Ok(self.storage.sessions(id).await?)
+    }
+
+    /// Counselling ends early, with a reason. The window keeps running.
+    pub async fn exit(
+        &self,
+        author: &Author,
+        id: ClientId,
+        on: NaiveDate,
+        reason: ExitReason,
+        note: Option<Text>,
+    ) -> Result<ClientRecord> {
+        let now = Self::now();
+        let mut record = self.client(id).await?;
+        if record.status != ClientStatus::Active {
+            return Err(DomainError::ClientMovedOut.into());
+        }
+        let window = record.window.clone();
+        record.participation.exit(&window, on, reason, note, author.account.clone(), Self::today(now))?;
+        self.audit(author, "exit", Access::Write, Some(id)).await?;
+        self.save(record, now).await
+    }
+
+    /// The client comes back, at the latest on the window's last day, which stays as it was.
+    pub async fn re_enter(&self, author: &Author, id: ClientId, on: NaiveDate) -> Result<ClientRecord> {
+        let now = Self::now();
+        let mut record = self.client(id).await?;
+        if record.status != ClientStatus::Active {
+            return Err(DomainError::ClientMovedOut.into());
+        }
+        let window = record.window.clone();
+        record.participation.re_enter(&window, on, author.account.clone(), Self::today(now))?;
+        self.audit(author, "re-entry", Access::Write, Some(id)).await?;
+        self.save(record, now).await
+    }
+
     pub async fn add_goal(&self, author: &Author, client: ClientId, draft: GoalDraft) -> Result<Goal> {
         let now = Self::now();
         let mut record = self.active_client(client, now).await?;
         let goal = record.plan.add_goal(draft, author, now).clone();
+        self.audit(author, "plan", Access::Write, Some(client)).await?;
         self.save(record, now).await?;
         Ok(goal)
     }
@@ -60,6 +253,29 @@ impl Office {
         let now = Self::now();
         let mut record = self.active_client(client, now).await?;
         let goal = record.plan.update_goal(goal, patch, author, now)?.clone();
+        self.audit(author, "plan", Access::Write, Some(client)).await?;
+        self.save(record, now).await?;
+        Ok(goal)
+    }
+
+    /// Adds a dated review note to a goal.
+    pub async fn review_goal(
+        &self,
+        author: &Author,
+        client: ClientId,
+        goal: GoalId,
+        on: NaiveDate,
+        note: Text,
+    ) -> Result<Goal> {
+        let now = Self::now();
+        let today = Self::today(now);
+        if on > today {
+            return Err(DomainError::DateInFuture { date: on, today }.into());
+        }
+        let mut record = self.active_client(client, now).await?;
+        let goal =
+            record.plan.review_goal(goal, ReviewNote { on, note, by: author.account.clone() }, author, now)?.clone();
+        self.audit(author, "plan", Access::Write, Some(client)).await?;
         self.save(record, now).await?;
         Ok(goal)
     }
@@ -75,6 +291,7 @@ impl Office {
         let now = Self::now();
         let mut record = self.active_client(client, now).await?;
         record.window.grant_extension(months, grounds, author.account.clone(), Self::today(now))?;
+        self.audit(author, "extension", Access::Write, Some(client)).await?;
         self.save(record, now).await
     }
 
@@ -89,21 +306,37 @@ impl Office {
         let now = Self::now();
         let record = self.client(client).await?;
         let grant = ConsentGrant::record(record.id, recipient, categories, now, author.account.clone())?;
+        self.audit(author, "consent", Access::Write, Some(client)).await?;
         self.storage.insert_consent(&grant).await?;
         Ok(grant)
     }
 
-    pub async fn consent(&self, client: ClientId, id: ConsentId) -> Result<ConsentGrant> {
+    /// A consent of a client, without audit: for the office's own processing.
+    pub(crate) async fn consent(&self, client: ClientId, id: ConsentId) -> Result<ConsentGrant> {
         self.storage.consent(id).await?.filter(|c| c.client == client).ok_or(ServiceError::NotFound("consent"))
     }
 
+    pub async fn read_consent(&self, author: &Author, client: ClientId, id: ConsentId) -> Result<ConsentGrant> {
+        let grant = self.consent(client, id).await?;
+        self.audit(author, "consent", Access::Read, Some(client)).await?;
+        Ok(grant)
+    }
+
     /// Withdraws a consent with effect for the future.
-    pub async fn withdraw_consent(&self, client: ClientId, id: ConsentId) -> Result<ConsentGrant> {
+    pub async fn withdraw_consent(&self, author: &Author, client: ClientId, id: ConsentId) -> Result<ConsentGrant> {
         self.consent(client, id).await?;
+        self.audit(author, "consent-withdrawal", Access::Write, Some(client)).await?;
         let cancelled = self.storage.withdraw_consent(id, Self::now()).await?;
         if cancelled > 0 {
             tracing::info!(consent = %id, cancelled, "consent withdrawn; undelivered handovers on it cancelled");
         }
         self.consent(client, id).await
+    }
+
+    /// The audit log of one client's data.
+    pub async fn audit_log(&self, author: &Author, client: ClientId) -> Result<Vec<AuditEntry>> {
+        self.client(client).await?;
+        self.audit(author, "audit-log", Access::Read, Some(client)).await?;
+        Ok(self.storage.audit_log(client).await?)
     }
 }

@@ -4,6 +4,7 @@
 use chrono::{DateTime, Utc};
 use uuid::Uuid;
 
+use super::cases::Access;
 use super::{Office, Result, ServiceError};
 use crate::domain::handover::{self, CaseAtSender};
 use crate::domain::plan::Author;
@@ -45,6 +46,7 @@ impl Office {
             decided_at: None,
             decline_reason: None,
         };
+        self.audit(author, "handover-draft", Access::Write, Some(client)).await?;
         self.storage.insert_outgoing(&draft).await?;
         Ok(draft)
     }
@@ -83,8 +85,13 @@ impl Office {
         })
     }
 
-    pub async fn outgoing_handover(&self, id: Uuid) -> Result<(OutgoingHandover, Option<OutboxMessage>)> {
+    pub async fn outgoing_handover(
+        &self,
+        author: &Author,
+        id: Uuid,
+    ) -> Result<(OutgoingHandover, Option<OutboxMessage>)> {
         let handover = self.storage.outgoing(id).await?.ok_or(ServiceError::NotFound("handover"))?;
+        self.audit(author, "handover", Access::Read, Some(handover.client_id)).await?;
         let outbox = self.storage.outbox_message(id).await?;
         Ok((handover, outbox))
     }
@@ -103,17 +110,30 @@ impl Office {
         let payload = serde_json::to_vec(&message).expect("messages serialise");
         let jws = self.signer.sign(&payload, MessageKind::Handover.type_name());
         let outbox = OutboxMessage::new(draft.id, MessageKind::Handover, draft.receiver, jws, now, message.expires_at);
+        self.audit(author, "handover-approval", Access::Write, Some(draft.client_id)).await?;
         self.storage.approve_outgoing(id, &author.account, now, &outbox).await?;
         self.wake_delivery.notify_one();
         tracing::info!(handover = %id, receiver = %draft.receiver, "handover approved and queued");
         self.storage.outgoing(id).await?.ok_or(ServiceError::NotFound("handover"))
     }
 
-    pub async fn list_incoming(&self) -> Result<Vec<IncomingHandover>> {
-        Ok(self.storage.list_incoming().await?)
+    /// Handovers received, each audited as read (received data is not a client record yet, so the
+    /// entry names the handover).
+    pub async fn list_incoming(&self, author: &Author) -> Result<Vec<IncomingHandover>> {
+        let list = self.storage.list_incoming().await?;
+        for h in &list {
+            self.audit(author, &format!("incoming-list:{}", h.message.message_id), Access::Read, h.client_id).await?;
+        }
+        Ok(list)
     }
 
-    pub async fn incoming(&self, id: Uuid) -> Result<IncomingHandover> {
+    pub async fn read_incoming(&self, author: &Author, id: Uuid) -> Result<IncomingHandover> {
+        let h = self.incoming(id).await?;
+        self.audit(author, &format!("incoming:{id}"), Access::Read, h.client_id).await?;
+        Ok(h)
+    }
+
+    async fn incoming(&self, id: Uuid) -> Result<IncomingHandover> {
         self.storage.incoming(id).await?.ok_or(ServiceError::NotFound("handover"))
     }
 
@@ -155,7 +175,10 @@ impl Office {
         let window = handover::check_incoming(&message.case, self.id, Self::today(now))?;
         let decision = self.decision(message, Decision::Accepted, None, now);
         let decided = DecidedBy { account: author.account.clone(), at: now };
-        let record = match self.storage.client_by_case(message.case.case_id).await? {
+        let existing = self.storage.client_by_case(message.case.case_id).await?;
+        let client_id = existing.as_ref().map_or_else(ClientId::new, |c| c.id);
+        self.audit(author, &format!("incoming-acceptance:{id}"), Access::Write, Some(client_id)).await?;
+        let record = match existing {
             Some(mut existing) => {
                 existing.identity = message.case.client.clone();
                 existing.window = window;
@@ -169,6 +192,7 @@ impl Office {
             }
             None => {
                 let mut record = ClientRecord::new(message.case.client.clone(), window, message.case.plan.clone(), now);
+                record.id = client_id;
                 record.case_id = message.case.case_id;
                 record.received_from = Some(message.sender);
                 self.storage.accept_incoming(id, AcceptedClient::New(&record), &decided, &decision).await?;
@@ -189,6 +213,7 @@ impl Office {
         }
         let decision = self.decision(&incoming.message, Decision::Declined, Some(reason.clone()), now);
         let decided = DecidedBy { account: author.account.clone(), at: now };
+        self.audit(author, &format!("incoming-decline:{id}"), Access::Write, None).await?;
         self.storage.decline_incoming(id, &decided, reason.as_str(), &decision).await?;
         self.wake_delivery.notify_one();
         tracing::info!(handover = %id, "handover declined");

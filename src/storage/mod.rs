@@ -8,9 +8,11 @@ pub mod records;
 pub mod sqlite;
 
 use async_trait::async_trait;
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, NaiveDate, Utc};
 use uuid::Uuid;
 
+use crate::domain::client::HouseholdId;
+use crate::domain::participation::CounsellingSession;
 use crate::domain::{CaseId, ClientId, ConsentGrant, ConsentId};
 pub use records::*;
 
@@ -59,6 +61,20 @@ pub trait Storage: Send + Sync + 'static {
     async fn client_by_case(&self, case: CaseId) -> Result<Option<ClientRecord>>;
     /// Writes the record if it still has `client.version`; the stored version becomes one more.
     async fn update_client(&self, client: &ClientRecord) -> Result<()>;
+    /// A page of clients ordered by family and given name, and the number of all matches.
+    async fn list_clients(&self, query: &ClientQuery) -> Result<(Vec<ClientRecord>, u64)>;
+    /// Clients at this office, taking part, whose window ends between `from` and `until`
+    /// (inclusive), soonest first.
+    async fn windows_ending(&self, from: NaiveDate, until: NaiveDate, limit: u32) -> Result<Vec<ClientRecord>>;
+    async fn household_members(&self, household: HouseholdId) -> Result<Vec<ClientRecord>>;
+
+    // Counselling sessions.
+    async fn insert_session(&self, client: ClientId, session: &CounsellingSession) -> Result<()>;
+    async fn sessions(&self, client: ClientId) -> Result<Vec<CounsellingSession>>;
+
+    // The audit log (append-only).
+    async fn audit(&self, entry: &AuditEntry) -> Result<()>;
+    async fn audit_log(&self, client: ClientId) -> Result<Vec<AuditEntry>>;
 
     // Consents.
     async fn insert_consent(&self, consent: &ConsentGrant) -> Result<()>;

@@ -4,6 +4,9 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
+use crate::domain::client::HouseholdId;
+use crate::domain::eligibility::Eligibility;
+use crate::domain::participation::Participation;
 use crate::domain::{CaseId, ClientId, ClientIdentity, ConsentId, CounsellingWindow, IntegrationPlan, OfficeId};
 use crate::federation::protocol::{Decision, HandoverMessage, MessageKind};
 
@@ -22,6 +25,11 @@ pub struct ClientRecord {
     pub identity: ClientIdentity,
     pub window: CounsellingWindow,
     pub plan: crate::domain::IntegrationPlan,
+    /// Target group and benefits; `None` for a client received by handover until recorded here.
+    pub eligibility: Option<Eligibility>,
+    pub participation: Participation,
+    /// Adults of one family, each with their own window (family reunification).
+    pub household: Option<HouseholdId>,
     pub status: ClientStatus,
     /// The office this record was received from, if it arrived by handover.
     pub received_from: Option<OfficeId>,
@@ -39,6 +47,9 @@ impl ClientRecord {
             identity,
             window,
             plan,
+            eligibility: None,
+            participation: Participation::default(),
+            household: None,
             status: ClientStatus::Active,
             received_from: None,
             created_at: now,
@@ -189,6 +200,26 @@ pub struct IncomingHandover {
     pub decided_by: Option<String>,
     pub decided_at: Option<DateTime<Utc>>,
     pub decline_reason: Option<String>,
+    pub client_id: Option<ClientId>,
+}
+
+/// A page of a client list: which clients, how many match in all.
+#[derive(Debug, Clone, Default)]
+pub struct ClientQuery {
+    /// Part of a given or family name, case-insensitive.
+    pub search: Option<String>,
+    /// Only clients still at this office (not moved out).
+    pub active_only: bool,
+    pub limit: u32,
+    pub offset: u32,
+}
+
+/// One line of the audit log.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct AuditEntry {
+    pub at: DateTime<Utc>,
+    pub account: String,
+    pub action: String,
     pub client_id: Option<ClientId>,
 }
 

@@ -16,7 +16,9 @@ use sqlx::{Row, Sqlite, Transaction};
 use uuid::Uuid;
 
 use super::*;
-use crate::domain::{ClientIdentity, CounsellingWindow, OfficeId, PersonName};
+use crate::domain::client::HouseholdId;
+use crate::domain::participation::CounsellingSession;
+use crate::domain::{ClientIdentity, CounsellingWindow, OfficeId, PersonName, Text};
 use crate::federation::protocol::{Decision, MessageKind};
 
 pub struct SqliteStorage {
@@ -109,6 +111,12 @@ impl SqliteStorage {
             identity,
             window,
             plan: from_json(row.get("plan"), "plan")?,
+            eligibility: row.get::<Option<&str>, _>("eligibility").map(|s| from_json(s, "eligibility")).transpose()?,
+            participation: from_json(row.get("participation"), "participation")?,
+            household: row
+                .get::<Option<&str>, _>("household_id")
+                .map(|s| parse_uuid(s).map(HouseholdId::from_uuid))
+                .transpose()?,
             status,
             received_from: row.get::<Option<&str>, _>("received_from").map(parse_office).transpose()?,
             created_at: parse_ts(row.get("created_at"))?,
@@ -194,8 +202,9 @@ impl SqliteStorage {
         let (status, moved_to, moved_at) = status_columns(&c.status);
         sqlx::query(
             "INSERT INTO clients (id, case_id, given_name, family_name, date_of_birth, first_session, extensions,
-                 last_day, plan, status, moved_to, moved_at, received_from, created_at, updated_at, version)
-             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 0)",
+                 last_day, plan, status, moved_to, moved_at, received_from, created_at, updated_at, eligibility,
+                 participation, household_id, version)
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 0)",
         )
         .bind(c.id.to_string())
         .bind(c.case_id.to_string())
@@ -212,6 +221,9 @@ impl SqliteStorage {
         .bind(c.received_from.map(|o| o.to_string()))
         .bind(ts(c.created_at))
         .bind(ts(c.updated_at))
+        .bind(c.eligibility.as_ref().map(to_json))
+        .bind(to_json(&c.participation))
+        .bind(c.household.map(|h| h.to_string()))
         .execute(&mut **tx)
         .await?;
         Ok(())
@@ -222,7 +234,7 @@ impl SqliteStorage {
         let done = sqlx::query(
             "UPDATE clients SET given_name = ?, family_name = ?, date_of_birth = ?, first_session = ?, extensions = ?,
                  last_day = ?, plan = ?, status = ?, moved_to = ?, moved_at = ?, received_from = ?, updated_at = ?,
-                 version = version + 1
+                 eligibility = ?, participation = ?, household_id = ?, version = version + 1
              WHERE id = ? AND version = ?",
         )
         .bind(c.identity.given_name.as_str())
@@ -237,6 +249,9 @@ impl SqliteStorage {
         .bind(moved_at)
         .bind(c.received_from.map(|o| o.to_string()))
         .bind(ts(c.updated_at))
+        .bind(c.eligibility.as_ref().map(to_json))
+        .bind(to_json(&c.participation))
+        .bind(c.household.map(|h| h.to_string()))
         .bind(c.id.to_string())
         .bind(c.version)
         .execute(&mut **tx)
@@ -359,6 +374,119 @@ impl Storage for SqliteStorage {
         Self::update_client_in(&mut tx, client).await?;
         tx.commit().await?;
         Ok(())
+    }
+
+    async fn list_clients(&self, q: &ClientQuery) -> Result<(Vec<ClientRecord>, u64)> {
+        // LIKE with our own escape character, so that % and _ in a search are literal.
+        let pattern = q.search.as_deref().map(|s| {
+            let escaped = s.trim().replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_");
+            format!("%{escaped}%")
+        });
+        const FILTER: &str = "(?1 IS NULL OR given_name LIKE ?1 ESCAPE '\\' OR family_name LIKE ?1 ESCAPE '\\')
+             AND (?2 = 0 OR status = 'active')";
+        let total: i64 = sqlx::query_scalar(&format!("SELECT COUNT(*) FROM clients WHERE {FILTER}"))
+            .bind(&pattern)
+            .bind(q.active_only)
+            .fetch_one(&self.pool)
+            .await?;
+        let rows = sqlx::query(&format!(
+            "SELECT * FROM clients WHERE {FILTER}
+             ORDER BY family_name COLLATE NOCASE, given_name COLLATE NOCASE, id LIMIT ?3 OFFSET ?4"
+        ))
+        .bind(&pattern)
+        .bind(q.active_only)
+        .bind(i64::from(q.limit))
+        .bind(i64::from(q.offset))
+        .fetch_all(&self.pool)
+        .await?;
+        let clients = rows.iter().map(Self::client_from_row).collect::<Result<_>>()?;
+        Ok((clients, u64::try_from(total).unwrap_or(0)))
+    }
+
+    async fn windows_ending(&self, from: NaiveDate, until: NaiveDate, limit: u32) -> Result<Vec<ClientRecord>> {
+        let rows = sqlx::query(
+            "SELECT * FROM clients WHERE status = 'active' AND last_day BETWEEN ? AND ?
+             ORDER BY last_day, family_name COLLATE NOCASE LIMIT ?",
+        )
+        .bind(from.to_string())
+        .bind(until.to_string())
+        .bind(i64::from(limit))
+        .fetch_all(&self.pool)
+        .await?;
+        let clients: Vec<ClientRecord> = rows.iter().map(Self::client_from_row).collect::<Result<_>>()?;
+        Ok(clients.into_iter().filter(|c| c.participation.is_active()).collect())
+    }
+
+    async fn household_members(&self, household: HouseholdId) -> Result<Vec<ClientRecord>> {
+        let rows = sqlx::query("SELECT * FROM clients WHERE household_id = ? ORDER BY created_at")
+            .bind(household.to_string())
+            .fetch_all(&self.pool)
+            .await?;
+        rows.iter().map(Self::client_from_row).collect()
+    }
+
+    async fn insert_session(&self, client: ClientId, s: &CounsellingSession) -> Result<()> {
+        sqlx::query(
+            "INSERT INTO sessions (id, client_id, date, note, recorded_by, recorded_at) VALUES (?, ?, ?, ?, ?, ?)",
+        )
+        .bind(s.id.to_string())
+        .bind(client.to_string())
+        .bind(s.date.to_string())
+        .bind(s.note.as_str())
+        .bind(&s.recorded_by)
+        .bind(ts(s.recorded_at))
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    async fn sessions(&self, client: ClientId) -> Result<Vec<CounsellingSession>> {
+        let rows = sqlx::query("SELECT * FROM sessions WHERE client_id = ? ORDER BY date, recorded_at")
+            .bind(client.to_string())
+            .fetch_all(&self.pool)
+            .await?;
+        rows.iter()
+            .map(|row| {
+                Ok(CounsellingSession {
+                    id: parse_uuid(row.get("id"))?,
+                    date: parse_date(row.get("date"))?,
+                    note: Text::parse(row.get("note"), "note").map_err(|_| corrupt("session note"))?,
+                    recorded_by: row.get("recorded_by"),
+                    recorded_at: parse_ts(row.get("recorded_at"))?,
+                })
+            })
+            .collect()
+    }
+
+    async fn audit(&self, e: &AuditEntry) -> Result<()> {
+        sqlx::query("INSERT INTO audit_log (at, account, action, client_id) VALUES (?, ?, ?, ?)")
+            .bind(ts(e.at))
+            .bind(&e.account)
+            .bind(&e.action)
+            .bind(e.client_id.map(|c| c.to_string()))
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    async fn audit_log(&self, client: ClientId) -> Result<Vec<AuditEntry>> {
+        let rows = sqlx::query("SELECT * FROM audit_log WHERE client_id = ? ORDER BY id")
+            .bind(client.to_string())
+            .fetch_all(&self.pool)
+            .await?;
+        rows.iter()
+            .map(|row| {
+                Ok(AuditEntry {
+                    at: parse_ts(row.get("at"))?,
+                    account: row.get("account"),
+                    action: row.get("action"),
+                    client_id: row
+                        .get::<Option<&str>, _>("client_id")
+                        .map(|s| parse_uuid(s).map(ClientId::from_uuid))
+                        .transpose()?,
+                })
+            })
+            .collect()
     }
 
     async fn insert_consent(&self, c: &ConsentGrant) -> Result<()> {

@@ -18,15 +18,18 @@ use serde::de::DeserializeOwned;
 use uuid::Uuid;
 
 pub use auth::{Accounts, Manager};
-use views::{ClientView, ConsentView, IncomingView, OutgoingView};
+use views::{ClientLine, ClientView, ConsentView, IncomingView, OutgoingView};
 
 use super::problem::{Problem, ProblemType};
+use crate::domain::eligibility::{Benefits, TargetGroup};
+use crate::domain::participation::ExitReason;
 use crate::domain::plan::{GoalDraft, GoalPatch};
 use crate::domain::{
     ClientId, ClientIdentity, ConsentId, DataCategory, ExtensionGrounds, ExtensionReason, GoalArea, GoalId, GoalStatus,
     OfficeId, PersonName, Responsible, Step, Text,
 };
 use crate::service::{NewClient, Office};
+use crate::storage::ClientQuery;
 
 #[derive(Clone)]
 pub struct ApiState {
@@ -39,14 +42,22 @@ type ApiResult<T> = Result<T, Problem>;
 pub fn router(state: ApiState) -> Router {
     Router::new()
         .route("/api/v1/office", get(office))
-        .route("/api/v1/clients", post(create_client))
+        .route("/api/v1/clients", post(create_client).get(list_clients))
         .route("/api/v1/clients/{id}", get(get_client))
+        .route("/api/v1/clients/{id}/household", get(household))
+        .route("/api/v1/clients/{id}/eligibility", axum::routing::put(set_eligibility))
+        .route("/api/v1/clients/{id}/sessions", post(record_session).get(list_sessions))
+        .route("/api/v1/clients/{id}/exit", post(exit))
+        .route("/api/v1/clients/{id}/re-entry", post(re_enter))
         .route("/api/v1/clients/{id}/goals", post(add_goal))
         .route("/api/v1/clients/{id}/goals/{goal}", axum::routing::patch(update_goal))
+        .route("/api/v1/clients/{id}/goals/{goal}/reviews", post(review_goal))
         .route("/api/v1/clients/{id}/extensions", post(grant_extension))
         .route("/api/v1/clients/{id}/consents", post(record_consent))
         .route("/api/v1/clients/{id}/consents/{consent}", get(get_consent))
         .route("/api/v1/clients/{id}/consents/{consent}/withdraw", post(withdraw_consent))
+        .route("/api/v1/clients/{id}/audit", get(audit_log))
+        .route("/api/v1/worklist/windows-ending", get(windows_ending))
         .route("/api/v1/handovers", post(draft_handover))
         .route("/api/v1/handovers/{id}", get(get_handover))
         .route("/api/v1/handovers/{id}/approve", post(approve_handover))
@@ -87,7 +98,8 @@ async fn trace(request: Request, next: axum::middleware::Next) -> Response {
     .await
 }
 
-/// A JSON body; a body that does not parse is a `validation-failed` problem saying why.
+/// A JSON body. One that does not parse is a `validation-failed` problem whose `errors` name
+/// the field (JSON Pointer) and what is wrong with it.
 pub struct Body<T>(pub T);
 
 impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for Body<T> {
@@ -97,12 +109,30 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for Body<T> {
         let bytes = axum::body::to_bytes(request.into_body(), 1 << 20)
             .await
             .map_err(|_| Problem::new(ProblemType::PayloadTooLarge).with("limit_bytes", 1 << 20))?;
+        let invalid = |pointer: String, reason: String| {
+            Problem::new(ProblemType::ValidationFailed)
+                .detail(format!("{pointer}: {reason}"))
+                .with("errors", serde_json::json!([{ "pointer": pointer, "reason": reason }]))
+        };
         let mut de = serde_json::Deserializer::from_slice(&bytes);
-        T::deserialize(&mut de)
-            .and_then(|v| de.end().map(|()| v))
-            .map(Body)
-            .map_err(|e| Problem::new(ProblemType::ValidationFailed).detail(e.to_string()))
+        let value = serde_path_to_error::deserialize(&mut de)
+            .map_err(|e| invalid(pointer_of(e.path()), e.into_inner().to_string()))?;
+        de.end().map_err(|e| invalid(String::new(), e.to_string()))?;
+        Ok(Body(value))
     }
+}
+
+/// A serde path as a JSON Pointer.
+fn pointer_of(path: &serde_path_to_error::Path) -> String {
+    use serde_path_to_error::Segment;
+    path.iter()
+        .map(|segment| match segment {
+            Segment::Seq { index } => format!("/{index}"),
+            Segment::Map { key } => format!("/{}", key.replace('~', "~0").replace('/', "~1")),
+            Segment::Enum { variant } => format!("/{variant}"),
+            Segment::Unknown => "/?".to_owned(),
+        })
+        .collect()
 }
 
 fn parse_id(s: &str, what: &'static str) -> ApiResult<Uuid> {
@@ -124,18 +154,235 @@ struct CreateClient {
     family_name: PersonName,
     date_of_birth: NaiveDate,
     first_session: NaiveDate,
+    target_group: TargetGroup,
+    benefits: Benefits,
+    #[serde(default)]
+    discretion_reason: Option<Text>,
+    #[serde(default)]
+    household_of: Option<ClientId>,
 }
 
-async fn create_client(State(s): State<ApiState>, _: Manager, Body(req): Body<CreateClient>) -> ApiResult<Response> {
+async fn create_client(
+    State(s): State<ApiState>,
+    Manager(account): Manager,
+    Body(req): Body<CreateClient>,
+) -> ApiResult<Response> {
     let identity =
         ClientIdentity { given_name: req.given_name, family_name: req.family_name, date_of_birth: req.date_of_birth };
-    let record = s.office.create_client(NewClient { identity, first_session: req.first_session }).await?;
+    let new = NewClient {
+        identity,
+        first_session: req.first_session,
+        target_group: req.target_group,
+        benefits: req.benefits,
+        discretion_reason: req.discretion_reason,
+        household_of: req.household_of,
+    };
+    let record = s.office.create_client(&s.office.author(&account), new).await?;
     Ok((StatusCode::CREATED, Json(ClientView::from(&record))).into_response())
 }
 
-async fn get_client(State(s): State<ApiState>, _: Manager, Path(id): Path<String>) -> ApiResult<Json<ClientView>> {
-    let record = s.office.client(client_id(&id)?).await?;
+async fn get_client(
+    State(s): State<ApiState>,
+    Manager(account): Manager,
+    Path(id): Path<String>,
+) -> ApiResult<Json<ClientView>> {
+    let record = s.office.read_client(&s.office.author(&account), client_id(&id)?).await?;
     Ok(Json(ClientView::from(&record)))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ListQuery {
+    #[serde(default)]
+    search: Option<String>,
+    #[serde(default)]
+    active_only: bool,
+    #[serde(default = "first_page")]
+    page: u32,
+    #[serde(default = "default_per_page")]
+    per_page: u32,
+}
+
+fn first_page() -> u32 {
+    1
+}
+
+fn default_per_page() -> u32 {
+    50
+}
+
+/// A query string; one that does not parse is a `validation-failed` problem.
+fn query<T: DeserializeOwned>(raw: Option<&str>) -> ApiResult<T> {
+    serde_urlencoded::from_str(raw.unwrap_or(""))
+        .map_err(|e| Problem::new(ProblemType::ValidationFailed).detail(e.to_string()))
+}
+
+async fn list_clients(
+    State(s): State<ApiState>,
+    Manager(account): Manager,
+    uri: axum::http::Uri,
+) -> ApiResult<Json<serde_json::Value>> {
+    let q: ListQuery = query(uri.query())?;
+    if q.page == 0 || !(1..=200).contains(&q.per_page) {
+        return Err(Problem::new(ProblemType::ValidationFailed).detail("page starts at 1; per_page is 1 to 200"));
+    }
+    let search = q.search.filter(|t| !t.trim().is_empty());
+    let query = ClientQuery {
+        search,
+        active_only: q.active_only,
+        limit: q.per_page,
+        offset: (q.page - 1).saturating_mul(q.per_page),
+    };
+    let (clients, total) = s.office.list_clients(&s.office.author(&account), &query).await?;
+    let items: Vec<ClientLine> = clients.iter().map(ClientLine::from).collect();
+    Ok(Json(serde_json::json!({ "items": items, "page": q.page, "per_page": q.per_page, "total": total })))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct EndingQuery {
+    #[serde(default = "default_days")]
+    days: u32,
+}
+
+fn default_days() -> u32 {
+    90
+}
+
+async fn windows_ending(
+    State(s): State<ApiState>,
+    Manager(account): Manager,
+    uri: axum::http::Uri,
+) -> ApiResult<Json<Vec<ClientLine>>> {
+    let q: EndingQuery = query(uri.query())?;
+    if q.days > 3660 {
+        return Err(Problem::new(ProblemType::ValidationFailed).detail("days is at most 3660"));
+    }
+    let clients = s.office.windows_ending(&s.office.author(&account), q.days, 500).await?;
+    Ok(Json(clients.iter().map(ClientLine::from).collect()))
+}
+
+async fn household(
+    State(s): State<ApiState>,
+    Manager(account): Manager,
+    Path(id): Path<String>,
+) -> ApiResult<Json<Vec<ClientLine>>> {
+    let members = s.office.household(&s.office.author(&account), client_id(&id)?).await?;
+    Ok(Json(members.iter().map(ClientLine::from).collect()))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct SetEligibility {
+    target_group: TargetGroup,
+    benefits: Benefits,
+    #[serde(default)]
+    discretion_reason: Option<Text>,
+}
+
+async fn set_eligibility(
+    State(s): State<ApiState>,
+    Manager(account): Manager,
+    Path(id): Path<String>,
+    Body(req): Body<SetEligibility>,
+) -> ApiResult<Json<ClientView>> {
+    let record = s
+        .office
+        .set_eligibility(
+            &s.office.author(&account),
+            client_id(&id)?,
+            req.target_group,
+            req.benefits,
+            req.discretion_reason,
+        )
+        .await?;
+    Ok(Json(ClientView::from(&record)))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct NewSession {
+    date: NaiveDate,
+    note: Text,
+}
+
+async fn record_session(
+    State(s): State<ApiState>,
+    Manager(account): Manager,
+    Path(id): Path<String>,
+    Body(req): Body<NewSession>,
+) -> ApiResult<Response> {
+    let session = s.office.record_session(&s.office.author(&account), client_id(&id)?, req.date, req.note).await?;
+    Ok((StatusCode::CREATED, Json(session)).into_response())
+}
+
+async fn list_sessions(
+    State(s): State<ApiState>,
+    Manager(account): Manager,
+    Path(id): Path<String>,
+) -> ApiResult<Json<Vec<crate::domain::participation::CounsellingSession>>> {
+    Ok(Json(s.office.sessions(&s.office.author(&account), client_id(&id)?).await?))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Exit {
+    on: NaiveDate,
+    reason: ExitReason,
+    #[serde(default)]
+    note: Option<Text>,
+}
+
+async fn exit(
+    State(s): State<ApiState>,
+    Manager(account): Manager,
+    Path(id): Path<String>,
+    Body(req): Body<Exit>,
+) -> ApiResult<Json<ClientView>> {
+    let record = s.office.exit(&s.office.author(&account), client_id(&id)?, req.on, req.reason, req.note).await?;
+    Ok(Json(ClientView::from(&record)))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ReEntry {
+    on: NaiveDate,
+}
+
+async fn re_enter(
+    State(s): State<ApiState>,
+    Manager(account): Manager,
+    Path(id): Path<String>,
+    Body(req): Body<ReEntry>,
+) -> ApiResult<Json<ClientView>> {
+    let record = s.office.re_enter(&s.office.author(&account), client_id(&id)?, req.on).await?;
+    Ok(Json(ClientView::from(&record)))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct NewReview {
+    on: NaiveDate,
+    note: Text,
+}
+
+async fn review_goal(
+    State(s): State<ApiState>,
+    Manager(account): Manager,
+    Path((id, goal)): Path<(String, String)>,
+    Body(req): Body<NewReview>,
+) -> ApiResult<Response> {
+    let goal_id = GoalId::from_uuid(parse_id(&goal, "goal")?);
+    let goal = s.office.review_goal(&s.office.author(&account), client_id(&id)?, goal_id, req.on, req.note).await?;
+    Ok((StatusCode::CREATED, Json(goal)).into_response())
+}
+
+async fn audit_log(
+    State(s): State<ApiState>,
+    Manager(account): Manager,
+    Path(id): Path<String>,
+) -> ApiResult<Json<Vec<crate::storage::AuditEntry>>> {
+    Ok(Json(s.office.audit_log(&s.office.author(&account), client_id(&id)?).await?))
 }
 
 #[derive(Deserialize)]
@@ -240,20 +487,21 @@ async fn record_consent(
 
 async fn get_consent(
     State(s): State<ApiState>,
-    _: Manager,
+    Manager(account): Manager,
     Path((id, consent)): Path<(String, String)>,
 ) -> ApiResult<Json<ConsentView>> {
-    let grant = s.office.consent(client_id(&id)?, ConsentId::from_uuid(parse_id(&consent, "consent")?)).await?;
+    let consent_id = ConsentId::from_uuid(parse_id(&consent, "consent")?);
+    let grant = s.office.read_consent(&s.office.author(&account), client_id(&id)?, consent_id).await?;
     Ok(Json(ConsentView::from(&grant)))
 }
 
 async fn withdraw_consent(
     State(s): State<ApiState>,
-    _: Manager,
+    Manager(account): Manager,
     Path((id, consent)): Path<(String, String)>,
 ) -> ApiResult<Json<ConsentView>> {
-    let grant =
-        s.office.withdraw_consent(client_id(&id)?, ConsentId::from_uuid(parse_id(&consent, "consent")?)).await?;
+    let consent_id = ConsentId::from_uuid(parse_id(&consent, "consent")?);
+    let grant = s.office.withdraw_consent(&s.office.author(&account), client_id(&id)?, consent_id).await?;
     Ok(Json(ConsentView::from(&grant)))
 }
 
@@ -275,8 +523,12 @@ async fn draft_handover(
     Ok((StatusCode::CREATED, Json(OutgoingView::new(&draft, None))).into_response())
 }
 
-async fn get_handover(State(s): State<ApiState>, _: Manager, Path(id): Path<String>) -> ApiResult<Json<OutgoingView>> {
-    let (handover, outbox) = s.office.outgoing_handover(parse_id(&id, "handover")?).await?;
+async fn get_handover(
+    State(s): State<ApiState>,
+    Manager(account): Manager,
+    Path(id): Path<String>,
+) -> ApiResult<Json<OutgoingView>> {
+    let (handover, outbox) = s.office.outgoing_handover(&s.office.author(&account), parse_id(&id, "handover")?).await?;
     Ok(Json(OutgoingView::new(&handover, outbox.as_ref())))
 }
 
@@ -286,18 +538,23 @@ async fn approve_handover(
     Path(id): Path<String>,
 ) -> ApiResult<Response> {
     let id = parse_id(&id, "handover")?;
-    s.office.approve_handover(&s.office.author(&account), id).await?;
-    let (handover, outbox) = s.office.outgoing_handover(id).await?;
+    let author = s.office.author(&account);
+    s.office.approve_handover(&author, id).await?;
+    let (handover, outbox) = s.office.outgoing_handover(&author, id).await?;
     Ok((StatusCode::ACCEPTED, Json(OutgoingView::new(&handover, outbox.as_ref()))).into_response())
 }
 
-async fn list_incoming(State(s): State<ApiState>, _: Manager) -> ApiResult<Json<Vec<IncomingView>>> {
-    let list = s.office.list_incoming().await?;
+async fn list_incoming(State(s): State<ApiState>, Manager(account): Manager) -> ApiResult<Json<Vec<IncomingView>>> {
+    let list = s.office.list_incoming(&s.office.author(&account)).await?;
     Ok(Json(list.iter().map(|h| IncomingView::summary(h, s.office.directory())).collect()))
 }
 
-async fn get_incoming(State(s): State<ApiState>, _: Manager, Path(id): Path<String>) -> ApiResult<Json<IncomingView>> {
-    let handover = s.office.incoming(parse_id(&id, "handover")?).await?;
+async fn get_incoming(
+    State(s): State<ApiState>,
+    Manager(account): Manager,
+    Path(id): Path<String>,
+) -> ApiResult<Json<IncomingView>> {
+    let handover = s.office.read_incoming(&s.office.author(&account), parse_id(&id, "handover")?).await?;
     Ok(Json(IncomingView::full(&handover, s.office.directory())))
 }
 

@@ -4,6 +4,9 @@ use chrono::{DateTime, NaiveDate, Utc};
 use serde::Serialize;
 use uuid::Uuid;
 
+use crate::domain::client::HouseholdId;
+use crate::domain::eligibility::Eligibility;
+use crate::domain::participation::ParticipationEvent;
 use crate::domain::{
     CaseId, ClientId, ClientIdentity, ConsentId, DataCategory, Extension, IntegrationPlan, LegalBasis, OfficeId,
 };
@@ -29,6 +32,11 @@ pub struct ClientView {
     pub identity: ClientIdentity,
     pub status: ClientStatus,
     pub received_from: Option<OfficeId>,
+    pub eligibility: Option<Eligibility>,
+    /// Whether the client takes part now (no exit without re-entry after it).
+    pub taking_part: bool,
+    pub participation: Vec<ParticipationEvent>,
+    pub household_id: Option<HouseholdId>,
     pub window: WindowView,
     pub plan: IntegrationPlan,
     pub created_at: DateTime<Utc>,
@@ -43,6 +51,10 @@ impl From<&ClientRecord> for ClientView {
             identity: r.identity.clone(),
             status: r.status.clone(),
             received_from: r.received_from,
+            eligibility: r.eligibility.clone(),
+            taking_part: r.participation.is_active(),
+            participation: r.participation.events().to_vec(),
+            household_id: r.household,
             window: WindowView {
                 first_session: r.window.first_session(),
                 regular_last_day: r.window.regular_last_day(),
@@ -53,6 +65,31 @@ impl From<&ClientRecord> for ClientView {
             plan: r.plan.clone(),
             created_at: r.created_at,
             updated_at: r.updated_at,
+        }
+    }
+}
+
+/// A line of a client list or work list: who, and the clock.
+#[derive(Serialize)]
+pub struct ClientLine {
+    pub id: ClientId,
+    #[serde(flatten)]
+    pub identity: ClientIdentity,
+    pub status: ClientStatus,
+    pub taking_part: bool,
+    pub first_session: NaiveDate,
+    pub last_day: NaiveDate,
+}
+
+impl From<&ClientRecord> for ClientLine {
+    fn from(r: &ClientRecord) -> Self {
+        Self {
+            id: r.id,
+            identity: r.identity.clone(),
+            status: r.status.clone(),
+            taking_part: r.participation.is_active(),
+            first_session: r.window.first_session(),
+            last_day: r.window.last_day(),
         }
     }
 }
