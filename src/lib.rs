@@ -16,6 +16,7 @@ pub mod demo;
 pub mod domain;
 pub mod federation;
 pub mod http;
+pub mod notice;
 pub mod pki;
 pub mod server;
 pub mod service;
