@@ -333,6 +333,26 @@ impl Office {
         self.consent(client, id).await
     }
 
+    /// The printable notice for the client in `lang`: what counselling is for and until when the
+    /// window runs. `None` when there are no texts in that language.
+    pub async fn notice(&self, author: &Author, id: ClientId, lang: &str) -> Result<Option<String>> {
+        let record = self.client(id).await?;
+        let data = crate::notice::NoticeData {
+            office_name: &self.name,
+            given_name: record.identity.given_name.as_str(),
+            family_name: record.identity.family_name.as_str(),
+            first_session: record.window.first_session(),
+            last_day: record.window.last_day(),
+            extension_months: record.window.extension_months(),
+            issued_on: Self::today(Self::now()),
+        };
+        let page = crate::notice::render(lang, &data);
+        if page.is_some() {
+            self.audit(author, "notice", Access::Read, Some(id)).await?;
+        }
+        Ok(page)
+    }
+
     /// The audit log of one client's data.
     pub async fn audit_log(&self, author: &Author, client: ClientId) -> Result<Vec<AuditEntry>> {
         self.client(client).await?;

@@ -57,6 +57,7 @@ pub fn router(state: ApiState) -> Router {
         .route("/api/v1/clients/{id}/consents/{consent}", get(get_consent))
         .route("/api/v1/clients/{id}/consents/{consent}/withdraw", post(withdraw_consent))
         .route("/api/v1/clients/{id}/audit", get(audit_log))
+        .route("/api/v1/clients/{id}/notice", get(notice))
         .route("/api/v1/worklist/windows-ending", get(windows_ending))
         .route("/api/v1/handovers", post(draft_handover))
         .route("/api/v1/handovers/{id}", get(get_handover))
@@ -375,6 +376,35 @@ async fn review_goal(
     let goal_id = GoalId::from_uuid(parse_id(&goal, "goal")?);
     let goal = s.office.review_goal(&s.office.author(&account), client_id(&id)?, goal_id, req.on, req.note).await?;
     Ok((StatusCode::CREATED, Json(goal)).into_response())
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct NoticeQuery {
+    #[serde(default = "german")]
+    lang: String,
+}
+
+fn german() -> String {
+    "de".into()
+}
+
+/// The printable client notice (HTML), `?lang=de` (default) or another language with texts.
+async fn notice(
+    State(s): State<ApiState>,
+    Manager(account): Manager,
+    Path(id): Path<String>,
+    uri: axum::http::Uri,
+) -> ApiResult<Response> {
+    let q: NoticeQuery = query(uri.query())?;
+    let page = s.office.notice(&s.office.author(&account), client_id(&id)?, &q.lang).await?;
+    let page = page.ok_or_else(|| {
+        let available: Vec<&str> = crate::notice::languages().collect();
+        Problem::new(ProblemType::NotFound)
+            .detail(format!("no notice texts in this language; available: {}", available.join(", ")))
+            .with("languages", available)
+    })?;
+    Ok(([(axum::http::header::CONTENT_TYPE, "text/html; charset=utf-8")], page).into_response())
 }
 
 async fn audit_log(

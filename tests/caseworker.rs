@@ -1,0 +1,299 @@
+//! The caseworker API around client, window and plan: eligibility, sessions, exit and re-entry,
+//! households, lists, the work list, review notes, the audit log and the client notice.
+
+mod common;
+
+use chrono::{Datelike, NaiveDate};
+use common::*;
+use reqwest::Method;
+use serde_json::{Value, json};
+use staffel::demo::{Caseworker, DemoOffice};
+
+fn person(given: &str, family: &str, first_session: NaiveDate) -> Value {
+    json!({"given_name": given, "family_name": family, "date_of_birth": "1985-06-30", "first_session": first_session,
+           "target_group": "displaced-from-ukraine", "benefits": "sgb-ii"})
+}
+
+async fn create(cw: &Caseworker, a: &DemoOffice, body: Value) -> Value {
+    cw.expect(a, Method::POST, "/api/v1/clients", Some(body), 201).await.unwrap()
+}
+
+fn problem(answer: &(u16, Value)) -> (u16, &str) {
+    (answer.0, answer.1["type"].as_str().unwrap_or("-"))
+}
+
+const P: &str = "urn:staffel:problem:";
+
+#[tokio::test]
+async fn eligibility_needs_benefits_or_a_recorded_decision_and_only_adults_get_a_window() {
+    let (_work, offices) = spawn_offices(&[STUTTGART]).await;
+    let (a, cw) = (&offices[0], Caseworker::new());
+    let mut body = person("Testa", "Beispiel", today());
+    body["benefits"] = json!("none");
+    let refused = cw.call(a, Method::POST, "/api/v1/clients", Some(body.clone())).await.unwrap();
+    assert_eq!(problem(&refused), (422, &*format!("{P}discretion-required")));
+    body["discretion_reason"] = json!("Needs support with the recognition of a nursing degree");
+    let client = create(&cw, a, body).await;
+    assert_eq!(client["eligibility"]["benefits"], "none");
+    assert_eq!(client["eligibility"]["discretion"]["decided_by"], format!("im-{STUTTGART}"));
+    assert_eq!(client["eligibility"]["discretion"]["decided_on"], json!(today()));
+
+    // Benefits start again: the decision is no longer needed.
+    let id = client["id"].as_str().unwrap();
+    let changed = cw
+        .expect(
+            a,
+            Method::PUT,
+            &format!("/api/v1/clients/{id}/eligibility"),
+            Some(json!({"target_group": "displaced-from-ukraine", "benefits": "sgb-xii"})),
+            200,
+        )
+        .await
+        .unwrap();
+    assert_eq!(changed["eligibility"], json!({"target_group": "displaced-from-ukraine", "benefits": "sgb-xii"}));
+
+    // Seventeen on the day of the first session.
+    let mut minor = person("Junia", "Beispiel", today());
+    let dob = NaiveDate::from_ymd_opt(today().year() - 17, 1, 1).unwrap();
+    minor["date_of_birth"] = json!(dob);
+    let refused = cw.call(a, Method::POST, "/api/v1/clients", Some(minor)).await.unwrap();
+    assert_eq!(problem(&refused), (422, &*format!("{P}not-adult")));
+
+    // Field-level detail for a malformed body.
+    let mut bad = person("Testa", "Beispiel", today());
+    bad["target_group"] = json!("tourists");
+    let refused = cw.call(a, Method::POST, "/api/v1/clients", Some(bad)).await.unwrap();
+    assert_eq!(problem(&refused), (422, &*format!("{P}validation-failed")));
+    assert_eq!(refused.1["errors"][0]["pointer"], "/target_group");
+    stop_all(offices).await;
+}
+
+#[tokio::test]
+async fn sessions_exit_and_re_entry_never_move_the_last_day() {
+    let (_work, offices) = spawn_offices(&[STUTTGART]).await;
+    let (a, cw) = (&offices[0], Caseworker::new());
+    let first = today() - chrono::Duration::days(200);
+    let client = create(&cw, a, person("Testa", "Beispiel", first)).await;
+    let id = client["id"].as_str().unwrap();
+    let last_day = client["window"]["last_day"].clone();
+    let sessions = format!("/api/v1/clients/{id}/sessions");
+
+    cw.expect(a, Method::POST, &sessions, Some(json!({"date": first, "note": "First session: goals agreed"})), 201)
+        .await
+        .unwrap();
+    let future = cw
+        .call(a, Method::POST, &sessions, Some(json!({"date": today() + chrono::Duration::days(1), "note": "x"})))
+        .await
+        .unwrap();
+    assert_eq!(problem(&future), (422, &*format!("{P}validation-failed")));
+
+    let exit_day = today() - chrono::Duration::days(100);
+    let exited = cw
+        .expect(
+            a,
+            Method::POST,
+            &format!("/api/v1/clients/{id}/exit"),
+            Some(json!({"on": exit_day, "reason": "no-longer-receives-benefits"})),
+            200,
+        )
+        .await
+        .unwrap();
+    assert_eq!(exited["taking_part"], false);
+    assert_eq!(exited["window"]["last_day"], last_day);
+    let refused = cw.call(a, Method::POST, &sessions, Some(json!({"date": today(), "note": "x"}))).await.unwrap();
+    assert_eq!(problem(&refused), (409, &*format!("{P}client-not-active")));
+
+    let back = cw
+        .expect(a, Method::POST, &format!("/api/v1/clients/{id}/re-entry"), Some(json!({"on": today()})), 200)
+        .await
+        .unwrap();
+    assert_eq!(back["taking_part"], true);
+    assert_eq!(back["window"]["last_day"], last_day);
+    assert_eq!(back["participation"].as_array().unwrap().len(), 2);
+    cw.expect(a, Method::POST, &sessions, Some(json!({"date": today(), "note": "Back after job loss"})), 201)
+        .await
+        .unwrap();
+    let listed = cw.expect(a, Method::GET, &sessions, None, 200).await.unwrap();
+    assert_eq!(listed.as_array().unwrap().len(), 2);
+    stop_all(offices).await;
+}
+
+#[tokio::test]
+async fn an_ended_window_refuses_sessions_extensions_re_entry_and_handovers_naming_the_last_day() {
+    let (_work, offices) = spawn_offices(&[STUTTGART, HEIDELBERG]).await;
+    let (a, cw) = (&offices[0], Caseworker::new());
+    let first = today() - chrono::Duration::days(3 * 366 + 10);
+    let client = create(&cw, a, person("Testa", "Beispiel", first)).await;
+    let id = client["id"].as_str().unwrap();
+    let last_day = client["window"]["last_day"].clone();
+    assert!(serde_json::from_value::<NaiveDate>(last_day.clone()).unwrap() < today());
+
+    let session = cw
+        .call(a, Method::POST, &format!("/api/v1/clients/{id}/sessions"), Some(json!({"date": today(), "note": "x"})))
+        .await
+        .unwrap();
+    assert_eq!(problem(&session), (409, &*format!("{P}window-ended")));
+    assert_eq!(session.1["last_day"], last_day);
+    let extension = cw
+        .call(
+            a,
+            Method::POST,
+            &format!("/api/v1/clients/{id}/extensions"),
+            Some(json!({"months": 3, "reasons": ["disability"], "justification": "x"})),
+        )
+        .await
+        .unwrap();
+    assert_eq!(problem(&extension), (409, &*format!("{P}window-ended")));
+    assert_eq!(extension.1["last_day"], last_day);
+
+    let consent = cw
+        .expect(
+            a,
+            Method::POST,
+            &format!("/api/v1/clients/{id}/consents"),
+            Some(json!({"recipient": HEIDELBERG, "categories": ["identity", "window"]})),
+            201,
+        )
+        .await
+        .unwrap();
+    let handover = cw
+        .call(
+            a,
+            Method::POST,
+            "/api/v1/handovers",
+            Some(json!({"client_id": id, "receiver": HEIDELBERG, "consent_id": consent["id"]})),
+        )
+        .await
+        .unwrap();
+    assert_eq!(problem(&handover), (409, &*format!("{P}window-ended")));
+    assert_eq!(handover.1["last_day"], last_day);
+
+    // Leaving is still recorded; coming back after the last day is not possible.
+    let exit_day = serde_json::from_value::<NaiveDate>(last_day.clone()).unwrap() - chrono::Duration::days(30);
+    cw.expect(
+        a,
+        Method::POST,
+        &format!("/api/v1/clients/{id}/exit"),
+        Some(json!({"on": exit_day, "reason": "manages-independently"})),
+        200,
+    )
+    .await
+    .unwrap();
+    let back = cw
+        .call(a, Method::POST, &format!("/api/v1/clients/{id}/re-entry"), Some(json!({"on": today()})))
+        .await
+        .unwrap();
+    assert_eq!(problem(&back), (409, &*format!("{P}window-ended")));
+    assert_eq!(back.1["last_day"], last_day);
+    stop_all(offices).await;
+}
+
+#[tokio::test]
+async fn family_reunification_links_a_household_with_a_window_each() {
+    let (_work, offices) = spawn_offices(&[STUTTGART]).await;
+    let (a, cw) = (&offices[0], Caseworker::new());
+    let first = create(&cw, a, person("Testa", "Beispiel", today() - chrono::Duration::days(700))).await;
+    let mut joining = person("Tero", "Beispiel", today());
+    joining["household_of"] = first["id"].clone();
+    let second = create(&cw, a, joining).await;
+    assert!(second["household_id"].is_string());
+    assert_ne!(second["window"]["last_day"], first["window"]["last_day"]);
+    assert_eq!(second["window"]["first_session"], json!(today()));
+    let members = cw
+        .expect(a, Method::GET, &format!("/api/v1/clients/{}/household", first["id"].as_str().unwrap()), None, 200)
+        .await
+        .unwrap();
+    assert_eq!(members.as_array().unwrap().len(), 2);
+    let reread = cw
+        .expect(a, Method::GET, &format!("/api/v1/clients/{}", first["id"].as_str().unwrap()), None, 200)
+        .await
+        .unwrap();
+    assert_eq!(reread["household_id"], second["household_id"]);
+    stop_all(offices).await;
+}
+
+#[tokio::test]
+async fn lists_search_pages_and_the_work_list_of_ending_windows() {
+    let (_work, offices) = spawn_offices(&[STUTTGART]).await;
+    let (a, cw) = (&offices[0], Caseworker::new());
+    // Last day in about 40 days: first session 36 months minus 40 days ago.
+    let soon = (today() + chrono::Duration::days(40)) - chrono::Months::new(36);
+    create(&cw, a, person("Anna", "Muster_frau", soon)).await;
+    create(&cw, a, person("Bert", "Beispiel", today())).await;
+    create(&cw, a, person("Cora", "Beispielsen", today() - chrono::Duration::days(10))).await;
+
+    let page = cw.expect(a, Method::GET, "/api/v1/clients?search=beisp&per_page=1", None, 200).await.unwrap();
+    assert_eq!(page["total"], 2);
+    assert_eq!(page["items"].as_array().unwrap().len(), 1);
+    assert_eq!(page["items"][0]["family_name"], "Beispiel");
+    let page2 = cw.expect(a, Method::GET, "/api/v1/clients?search=beisp&per_page=1&page=2", None, 200).await.unwrap();
+    assert_eq!(page2["items"][0]["family_name"], "Beispielsen");
+    // An underscore is a literal, not a LIKE wildcard.
+    let literal = cw.expect(a, Method::GET, "/api/v1/clients?search=r_f", None, 200).await.unwrap();
+    assert_eq!(literal["total"], 1);
+    let none = cw.expect(a, Method::GET, "/api/v1/clients?search=ster_", None, 200).await.unwrap();
+    assert_eq!(none["total"], 1);
+    let all = cw.expect(a, Method::GET, "/api/v1/clients", None, 200).await.unwrap();
+    assert_eq!(all["total"], 3);
+    let bad = cw.call(a, Method::GET, "/api/v1/clients?per_page=0", None).await.unwrap();
+    assert_eq!(problem(&bad), (422, &*format!("{P}validation-failed")));
+
+    let ending = cw.expect(a, Method::GET, "/api/v1/worklist/windows-ending?days=60", None, 200).await.unwrap();
+    assert_eq!(ending.as_array().unwrap().len(), 1, "{ending}");
+    assert_eq!(ending[0]["given_name"], "Anna");
+    let later = cw.expect(a, Method::GET, "/api/v1/worklist/windows-ending?days=30", None, 200).await.unwrap();
+    assert!(later.as_array().unwrap().is_empty());
+    stop_all(offices).await;
+}
+
+#[tokio::test]
+async fn reads_and_writes_are_audited_and_the_notice_is_printable() {
+    let (_work, offices) = spawn_offices(&[STUTTGART]).await;
+    let (a, cw) = (&offices[0], Caseworker::new());
+    let client = create(&cw, a, person("Testa", "Beispiel", today())).await;
+    let id = client["id"].as_str().unwrap();
+    let goal = cw
+        .expect(
+            a,
+            Method::POST,
+            &format!("/api/v1/clients/{id}/goals"),
+            Some(json!({"area": "language", "description": "B1", "responsible": {"kind": "client"}})),
+            201,
+        )
+        .await
+        .unwrap();
+    let reviewed = cw
+        .expect(
+            a,
+            Method::POST,
+            &format!("/api/v1/clients/{id}/goals/{}/reviews", goal["id"].as_str().unwrap()),
+            Some(json!({"on": today(), "note": "A2 exam passed"})),
+            201,
+        )
+        .await
+        .unwrap();
+    assert_eq!(reviewed["reviews"][0]["note"], "A2 exam passed");
+    cw.expect(a, Method::GET, &format!("/api/v1/clients/{id}"), None, 200).await.unwrap();
+
+    let http = reqwest::Client::new();
+    let page =
+        http.get(format!("{}/api/v1/clients/{id}/notice?lang=en", a.api)).bearer_auth(&a.token).send().await.unwrap();
+    assert_eq!(page.status(), 200);
+    assert!(page.headers()["content-type"].to_str().unwrap().starts_with("text/html"));
+    let html = page.text().await.unwrap();
+    let last_day: NaiveDate = serde_json::from_value(client["window"]["last_day"].clone()).unwrap();
+    assert!(html.contains(&last_day.year().to_string()) && html.contains("Testa"), "{html}");
+    let missing = cw.call(a, Method::GET, &format!("/api/v1/clients/{id}/notice?lang=xx"), None).await.unwrap();
+    assert_eq!(missing.0, 404);
+    assert!(missing.1["languages"].as_array().unwrap().contains(&json!("de")));
+
+    let log = cw.expect(a, Method::GET, &format!("/api/v1/clients/{id}/audit"), None, 200).await.unwrap();
+    let actions: Vec<&str> = log.as_array().unwrap().iter().map(|e| e["action"].as_str().unwrap()).collect();
+    assert_eq!(
+        actions,
+        ["write:client", "write:plan", "write:plan", "read:client", "read:notice", "read:audit-log"],
+        "{log}"
+    );
+    assert!(log.as_array().unwrap().iter().all(|e| e["account"] == format!("im-{STUTTGART}")));
+    stop_all(offices).await;
+}
