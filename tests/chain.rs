@@ -1,0 +1,100 @@
+//! Chains of moves across three real offices: A → B → C keeps the first session and the
+//! extensions; A → B → A continues A's own record instead of creating a second one.
+
+mod common;
+
+use std::time::Duration;
+
+use common::*;
+use reqwest::Method;
+use serde_json::{Value, json};
+use staffel::demo::{Caseworker, DemoOffice};
+
+/// Hands the client `client` (id at `from`) over to `to` and accepts it there; returns the
+/// client record at `to`.
+async fn move_client(cw: &Caseworker, from: &DemoOffice, to: &DemoOffice, client: &str) -> Value {
+    let consent = cw
+        .expect(from, Method::POST, &format!("/api/v1/clients/{client}/consents"), Some(json!({"recipient": to.id, "categories": ["identity", "window", "plan:language", "plan:work"]})), 201)
+        .await
+        .unwrap();
+    let draft = cw
+        .expect(from, Method::POST, "/api/v1/handovers", Some(json!({"client_id": client, "receiver": to.id, "consent_id": consent["id"]})), 201)
+        .await
+        .unwrap();
+    let id = draft["id"].as_str().unwrap().to_owned();
+    cw.expect(from, Method::POST, &format!("/api/v1/handovers/{id}/approve"), None, 202).await.unwrap();
+    cw.wait_for(from, &format!("/api/v1/handovers/{id}"), "state", "delivered", Duration::from_secs(20)).await.unwrap();
+    let accepted = cw.expect(to, Method::POST, &format!("/api/v1/incoming-handovers/{id}/accept"), None, 200).await.unwrap();
+    cw.wait_for(from, &format!("/api/v1/handovers/{id}"), "state", "accepted", Duration::from_secs(20)).await.unwrap();
+    let left = cw.expect(from, Method::GET, &format!("/api/v1/clients/{client}"), None, 200).await.unwrap();
+    assert_eq!(left["status"]["state"], "moved-out");
+    assert_eq!(left["status"]["to"], to.id);
+    accepted
+}
+
+async fn start_client(cw: &Caseworker, a: &DemoOffice) -> Value {
+    let first = today() - chrono::Duration::days(500);
+    let client = cw
+        .expect(a, Method::POST, "/api/v1/clients", Some(json!({"given_name": "Testa", "family_name": "Beispiel", "date_of_birth": "1979-02-28", "first_session": first, "target_group": "follow-up-accommodation", "benefits": "asylblg"})), 201)
+        .await
+        .unwrap();
+    let id = client["id"].as_str().unwrap();
+    cw.expect(a, Method::POST, &format!("/api/v1/clients/{id}/goals"), Some(json!({"area": "language", "description": "B1", "responsible": {"kind": "client"}})), 201)
+        .await
+        .unwrap();
+    cw.expect(a, Method::POST, &format!("/api/v1/clients/{id}/extensions"), Some(json!({"months": 5, "reasons": ["illiteracy"], "justification": "Literacy course"})), 200)
+        .await
+        .unwrap()
+}
+
+#[tokio::test]
+async fn a_to_b_to_c_keeps_the_first_session_and_the_extensions() {
+    let (_work, offices) = spawn_offices(&[STUTTGART, HEIDELBERG, FREIBURG]).await;
+    let (a, b, c) = (&offices[0], &offices[1], &offices[2]);
+    let cw = Caseworker::new();
+    let at_a = start_client(&cw, a).await;
+    let at_b = move_client(&cw, a, b, at_a["id"].as_str().unwrap()).await;
+    // B works with the plan and grants more time before the next move.
+    let bid = at_b["id"].as_str().unwrap();
+    cw.expect(b, Method::POST, &format!("/api/v1/clients/{bid}/goals"), Some(json!({"area": "work", "description": "Apprenticeship", "responsible": {"kind": "integration-manager"}})), 201)
+        .await
+        .unwrap();
+    let at_b = cw
+        .expect(b, Method::POST, &format!("/api/v1/clients/{bid}/extensions"), Some(json!({"months": 4, "reasons": ["illiteracy"], "justification": "Second course"})), 200)
+        .await
+        .unwrap();
+    let at_c = move_client(&cw, b, c, bid).await;
+
+    assert_eq!(at_c["case_id"], at_a["case_id"]);
+    assert_eq!(at_c["window"]["first_session"], at_a["window"]["first_session"]);
+    assert_eq!(at_c["window"]["extension_months"], 9);
+    assert_eq!(at_c["window"]["last_day"], at_b["window"]["last_day"]);
+    let first: chrono::NaiveDate = serde_json::from_value(at_a["window"]["first_session"].clone()).unwrap();
+    assert_eq!(at_c["window"]["last_day"], json!(staffel::domain::calendar::add_months(first, 36 + 9)));
+    let offices_in_history: Vec<&str> =
+        at_c["plan"]["history"].as_array().unwrap().iter().map(|e| e["office"].as_str().unwrap()).collect();
+    assert!(offices_in_history.contains(&STUTTGART) && offices_in_history.contains(&HEIDELBERG), "{offices_in_history:?}");
+    stop_all(offices).await;
+}
+
+#[tokio::test]
+async fn a_to_b_to_a_continues_the_record_at_a() {
+    let (_work, offices) = spawn_offices(&[STUTTGART, HEIDELBERG]).await;
+    let (a, b) = (&offices[0], &offices[1]);
+    let cw = Caseworker::new();
+    let at_a = start_client(&cw, a).await;
+    let aid = at_a["id"].as_str().unwrap();
+    let at_b = move_client(&cw, a, b, aid).await;
+    let back = move_client(&cw, b, a, at_b["id"].as_str().unwrap()).await;
+
+    assert_eq!(back["id"], at_a["id"], "A continued its own record");
+    assert_eq!(back["status"]["state"], "active");
+    assert_eq!(back["received_from"], HEIDELBERG);
+    assert_eq!(back["window"]["last_day"], at_a["window"]["last_day"]);
+    assert_eq!(back["window"]["first_session"], at_a["window"]["first_session"]);
+    let listed = cw.expect(a, Method::GET, "/api/v1/clients", None, 200).await.unwrap();
+    assert_eq!(listed["total"], 1, "no duplicate record: {listed}");
+    // The history is not doubled by the round trip.
+    assert_eq!(back["plan"]["history"].as_array().unwrap().len(), 1);
+    stop_all(offices).await;
+}
