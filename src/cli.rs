@@ -91,7 +91,9 @@ pub async fn run(cli: Cli) -> ExitCode {
             println!("Generating the development PKI in {} (development only, never for production):", out.display());
             match crate::pki::dev::generate(&out, |p| println!("  wrote {}", p.display())) {
                 Ok(()) => {
-                    println!("Done. The dev bearer token of each office is dev-token-<office id>.");
+                    println!(
+                        "Done. Dev bearer tokens: dev-token-<office> (integration manager), dev-lead-token-<office> (team lead), dev-admin-token-<office> (administrator)."
+                    );
                     ExitCode::SUCCESS
                 }
                 Err(e) => {

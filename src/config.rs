@@ -48,6 +48,9 @@ pub struct Config {
 pub struct OfficeConfig {
     pub id: OfficeId,
     pub name: String,
+    /// Handovers and extensions need a second person, a team lead (off by default).
+    #[serde(default)]
+    pub four_eyes: bool,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -121,6 +124,12 @@ impl Default for ApiConfig {
 pub struct ManagerConfig {
     pub account: String,
     pub token_sha256: String,
+    #[serde(default = "default_role")]
+    pub role: crate::domain::staff::Role,
+}
+
+fn default_role() -> crate::domain::staff::Role {
+    crate::domain::staff::Role::IntegrationManager
 }
 
 #[derive(Debug, Clone, Deserialize)]

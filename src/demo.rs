@@ -46,6 +46,20 @@ pub struct DemoOffice {
 }
 
 impl DemoOffice {
+    /// The same office's API with another bearer token (another account).
+    pub fn as_user(&self, token: &str) -> DemoOffice {
+        DemoOffice {
+            id: self.id.clone(),
+            name: self.name.clone(),
+            api: self.api.clone(),
+            federation: self.federation.clone(),
+            token: token.to_owned(),
+            database: self.database.clone(),
+            shutdown: None,
+            task: None,
+        }
+    }
+
     pub async fn stop(mut self) -> Result<(), DemoError> {
         if let Some(tx) = self.shutdown.take() {
             let _ = tx.send(());
@@ -60,6 +74,16 @@ impl DemoOffice {
 /// Starts the named development offices on loopback port 0, with databases and a directory
 /// (listing the real ports) in `work`.
 pub async fn start_dev_offices(certs: &Path, work: &Path, ids: &[&str]) -> Result<Vec<DemoOffice>, DemoError> {
+    start_dev_offices_with(certs, work, ids, |_| {}).await
+}
+
+/// Like [`start_dev_offices`], with a change to each config before the office starts.
+pub async fn start_dev_offices_with(
+    certs: &Path,
+    work: &Path,
+    ids: &[&str],
+    configure: impl Fn(&mut Config),
+) -> Result<Vec<DemoOffice>, DemoError> {
     let dir_file = dev::directory_path(certs);
     let bytes = std::fs::read(&dir_file).map_err(|_| DemoError::MissingPki(certs.display().to_string()))?;
     let mut directory: DirectoryFile =
@@ -81,6 +105,7 @@ pub async fn start_dev_offices(certs: &Path, work: &Path, ids: &[&str]) -> Resul
         config.federation.directory = work.join("directory.json");
         config.delivery.poll_interval_ms = 200;
         config.delivery.max_backoff_secs = 2;
+        configure(&mut config);
         prepared.push((config, Listeners { federation, api }));
     }
     std::fs::write(work.join("directory.json"), serde_json::to_vec_pretty(&directory).expect("serialises"))?;

@@ -121,11 +121,13 @@ impl Server {
             message_ttl: chrono::Duration::seconds(i64::try_from(f.message_ttl_secs).unwrap_or(i64::MAX / 1000)),
             max_backoff: Duration::from_secs(config.delivery.max_backoff_secs),
             poll_interval: config.delivery.poll_interval(),
+            four_eyes: config.office.four_eyes,
         };
         crate::federation::schema::warm_up();
         let office = Arc::new(Office::new(config.office.name.clone(), storage, signer, directory, client, settings));
-        let accounts =
-            Arc::new(Accounts::new(config.api.managers.iter().map(|m| (m.token_sha256.clone(), m.account.clone()))));
+        let accounts = Arc::new(Accounts::new(
+            config.api.managers.iter().map(|m| (m.token_sha256.clone(), m.account.clone(), m.role)),
+        ));
         if !listeners.api.local_addr()?.ip().is_loopback() {
             tracing::warn!(
                 "the caseworker API listens beyond loopback over plain HTTP; put a TLS proxy in front of it"

@@ -14,17 +14,30 @@ use staffel::demo::{Caseworker, DemoOffice};
 /// client record at `to`.
 async fn move_client(cw: &Caseworker, from: &DemoOffice, to: &DemoOffice, client: &str) -> Value {
     let consent = cw
-        .expect(from, Method::POST, &format!("/api/v1/clients/{client}/consents"), Some(json!({"recipient": to.id, "categories": ["identity", "window", "plan:language", "plan:work"]})), 201)
+        .expect(
+            from,
+            Method::POST,
+            &format!("/api/v1/clients/{client}/consents"),
+            Some(json!({"recipient": to.id, "categories": ["identity", "window", "plan:language", "plan:work"]})),
+            201,
+        )
         .await
         .unwrap();
     let draft = cw
-        .expect(from, Method::POST, "/api/v1/handovers", Some(json!({"client_id": client, "receiver": to.id, "consent_id": consent["id"]})), 201)
+        .expect(
+            from,
+            Method::POST,
+            "/api/v1/handovers",
+            Some(json!({"client_id": client, "receiver": to.id, "consent_id": consent["id"]})),
+            201,
+        )
         .await
         .unwrap();
     let id = draft["id"].as_str().unwrap().to_owned();
     cw.expect(from, Method::POST, &format!("/api/v1/handovers/{id}/approve"), None, 202).await.unwrap();
     cw.wait_for(from, &format!("/api/v1/handovers/{id}"), "state", "delivered", Duration::from_secs(20)).await.unwrap();
-    let accepted = cw.expect(to, Method::POST, &format!("/api/v1/incoming-handovers/{id}/accept"), None, 200).await.unwrap();
+    let accepted =
+        cw.expect(to, Method::POST, &format!("/api/v1/incoming-handovers/{id}/accept"), None, 200).await.unwrap();
     cw.wait_for(from, &format!("/api/v1/handovers/{id}"), "state", "accepted", Duration::from_secs(20)).await.unwrap();
     let left = cw.expect(from, Method::GET, &format!("/api/v1/clients/{client}"), None, 200).await.unwrap();
     assert_eq!(left["status"]["state"], "moved-out");
@@ -39,12 +52,24 @@ async fn start_client(cw: &Caseworker, a: &DemoOffice) -> Value {
         .await
         .unwrap();
     let id = client["id"].as_str().unwrap();
-    cw.expect(a, Method::POST, &format!("/api/v1/clients/{id}/goals"), Some(json!({"area": "language", "description": "B1", "responsible": {"kind": "client"}})), 201)
-        .await
-        .unwrap();
-    cw.expect(a, Method::POST, &format!("/api/v1/clients/{id}/extensions"), Some(json!({"months": 5, "reasons": ["illiteracy"], "justification": "Literacy course"})), 200)
-        .await
-        .unwrap()
+    cw.expect(
+        a,
+        Method::POST,
+        &format!("/api/v1/clients/{id}/goals"),
+        Some(json!({"area": "language", "description": "B1", "responsible": {"kind": "client"}})),
+        201,
+    )
+    .await
+    .unwrap();
+    cw.expect(
+        a,
+        Method::POST,
+        &format!("/api/v1/clients/{id}/extensions"),
+        Some(json!({"months": 5, "reasons": ["illiteracy"], "justification": "Literacy course"})),
+        200,
+    )
+    .await
+    .unwrap()
 }
 
 #[tokio::test]
@@ -56,11 +81,23 @@ async fn a_to_b_to_c_keeps_the_first_session_and_the_extensions() {
     let at_b = move_client(&cw, a, b, at_a["id"].as_str().unwrap()).await;
     // B works with the plan and grants more time before the next move.
     let bid = at_b["id"].as_str().unwrap();
-    cw.expect(b, Method::POST, &format!("/api/v1/clients/{bid}/goals"), Some(json!({"area": "work", "description": "Apprenticeship", "responsible": {"kind": "integration-manager"}})), 201)
-        .await
-        .unwrap();
+    cw.expect(
+        b,
+        Method::POST,
+        &format!("/api/v1/clients/{bid}/goals"),
+        Some(json!({"area": "work", "description": "Apprenticeship", "responsible": {"kind": "integration-manager"}})),
+        201,
+    )
+    .await
+    .unwrap();
     let at_b = cw
-        .expect(b, Method::POST, &format!("/api/v1/clients/{bid}/extensions"), Some(json!({"months": 4, "reasons": ["illiteracy"], "justification": "Second course"})), 200)
+        .expect(
+            b,
+            Method::POST,
+            &format!("/api/v1/clients/{bid}/extensions"),
+            Some(json!({"months": 4, "reasons": ["illiteracy"], "justification": "Second course"})),
+            200,
+        )
         .await
         .unwrap();
     let at_c = move_client(&cw, b, c, bid).await;
@@ -73,7 +110,10 @@ async fn a_to_b_to_c_keeps_the_first_session_and_the_extensions() {
     assert_eq!(at_c["window"]["last_day"], json!(staffel::domain::calendar::add_months(first, 36 + 9)));
     let offices_in_history: Vec<&str> =
         at_c["plan"]["history"].as_array().unwrap().iter().map(|e| e["office"].as_str().unwrap()).collect();
-    assert!(offices_in_history.contains(&STUTTGART) && offices_in_history.contains(&HEIDELBERG), "{offices_in_history:?}");
+    assert!(
+        offices_in_history.contains(&STUTTGART) && offices_in_history.contains(&HEIDELBERG),
+        "{offices_in_history:?}"
+    );
     stop_all(offices).await;
 }
 

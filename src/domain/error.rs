@@ -61,4 +61,10 @@ pub enum DomainError {
     NotActive,
     #[error("the client takes part already")]
     AlreadyActive,
+    #[error("four eyes are required: a team lead must approve")]
+    TeamLeadRequired,
+    #[error("four eyes are required: the approver must be another person than the one who asked")]
+    SamePerson,
+    #[error("no pending extension request with this id")]
+    UnknownRequest,
 }

@@ -13,6 +13,7 @@ pub mod handover;
 pub mod office;
 pub mod participation;
 pub mod plan;
+pub mod staff;
 pub mod text;
 pub mod window;
 

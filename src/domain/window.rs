@@ -184,6 +184,17 @@ impl CounsellingWindow {
     }
 }
 
+/// An extension asked for where four eyes are required, waiting for a team lead's approval.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ExtensionRequest {
+    pub id: uuid::Uuid,
+    pub months: u32,
+    pub grounds: ExtensionGrounds,
+    pub requested_by: String,
+    pub requested_on: NaiveDate,
+}
+
 /// The window as it travels: first session, extensions, and the last day the sender computed.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]

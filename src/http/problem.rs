@@ -64,6 +64,9 @@ problem_types! {
     NotAdult => ("not-adult", 422, "Only adults get a counselling window of their own"),
     // Caseworker API.
     Unauthorized => ("unauthorized", 401, "A valid bearer token is required"),
+    Forbidden => ("forbidden", 403, "The account's role does not allow this"),
+    FourEyes => ("four-eyes-required", 403, "A second person, a team lead, must approve this"),
+    LoginFailed => ("login-failed", 401, "Account or password is wrong, or the account is disabled"),
     ValidationFailed => ("validation-failed", 422, "The request is not valid"),
     NotFound => ("not-found", 404, "No such resource"),
     MethodNotAllowed => ("method-not-allowed", 405, "The resource does not support this method"),
@@ -148,6 +151,8 @@ impl From<&DomainError> for Problem {
             D::NotAdult => ProblemType::NotAdult,
             D::NotActive => ProblemType::ClientNotActive,
             D::AlreadyActive => ProblemType::InvalidState,
+            D::TeamLeadRequired | D::SamePerson => ProblemType::FourEyes,
+            D::UnknownRequest => ProblemType::NotFound,
             D::FirstSessionInFuture { .. } => ProblemType::FirstSessionInFuture,
             D::LastDayInconsistent { .. } => ProblemType::LastDayInconsistent,
             D::ExtensionMonthsOutOfRange
@@ -185,7 +190,11 @@ impl From<ServiceError> for Problem {
                 Problem::new(ProblemType::UnknownOffice).detail(format!("office {o} is not in the directory"))
             }
             ServiceError::Conflict => Problem::new(ProblemType::EditConflict).detail(e.to_string()),
+            ServiceError::Forbidden => Problem::new(ProblemType::Forbidden),
+            ServiceError::Invalid(why) => Problem::new(ProblemType::ValidationFailed).detail(*why),
+            ServiceError::LoginFailed => Problem::new(ProblemType::LoginFailed),
             ServiceError::Storage(s) => Problem::internal(s),
+            ServiceError::Internal(s) => Problem::internal(s),
         }
     }
 }

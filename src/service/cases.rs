@@ -10,6 +10,8 @@ use crate::domain::client::HouseholdId;
 use crate::domain::eligibility::{self, Benefits, DiscretionaryDecision, Eligibility, TargetGroup};
 use crate::domain::participation::{self, CounsellingSession, ExitReason};
 use crate::domain::plan::{Author, GoalDraft, GoalPatch, ReviewNote};
+use crate::domain::staff::{self, Role};
+use crate::domain::window::ExtensionRequest;
 use crate::domain::{
     ClientId, ClientIdentity, ConsentGrant, ConsentId, CounsellingWindow, DataCategory, DomainError, ExtensionGrounds,
     Goal, GoalId, IntegrationPlan, OfficeId, Text,
@@ -27,6 +29,13 @@ pub struct NewClient {
     /// An adult joining the household of a client here (family reunification): linked, with a
     /// window of their own.
     pub household_of: Option<ClientId>,
+}
+
+/// What became of an extension.
+pub enum ExtensionOutcome {
+    Granted(ClientRecord),
+    /// Waiting for a team lead's approval (four eyes); the request's id.
+    Pending(ClientRecord, uuid::Uuid),
 }
 
 /// What an audit entry says was done.
@@ -280,18 +289,55 @@ impl Office {
         Ok(goal)
     }
 
-    /// Grants an extension decided today by `author`.
+    /// Grants an extension decided today by `author`; where four eyes are required it becomes a
+    /// request that a team lead other than `author` approves.
     pub async fn grant_extension(
         &self,
         author: &Author,
         client: ClientId,
         months: u32,
         grounds: ExtensionGrounds,
+    ) -> Result<ExtensionOutcome> {
+        let now = Self::now();
+        let today = Self::today(now);
+        let mut record = self.active_client(client, now).await?;
+        if self.settings.four_eyes {
+            // Refuse now what could never be granted.
+            record.window.clone().grant_extension(months, grounds.clone(), author.account.clone(), today)?;
+            let request = ExtensionRequest {
+                id: uuid::Uuid::new_v4(),
+                months,
+                grounds,
+                requested_by: author.account.clone(),
+                requested_on: today,
+            };
+            let id = request.id;
+            record.pending_extensions.push(request);
+            self.audit(author, "extension-request", Access::Write, Some(client)).await?;
+            return Ok(ExtensionOutcome::Pending(self.save(record, now).await?, id));
+        }
+        record.window.grant_extension(months, grounds, author.account.clone(), today)?;
+        self.audit(author, "extension", Access::Write, Some(client)).await?;
+        Ok(ExtensionOutcome::Granted(self.save(record, now).await?))
+    }
+
+    /// A team lead other than the one who asked approves a pending extension: it is granted as
+    /// decided by the approver, today.
+    pub async fn approve_extension(
+        &self,
+        author: &Author,
+        role: Role,
+        client: ClientId,
+        request: uuid::Uuid,
     ) -> Result<ClientRecord> {
         let now = Self::now();
         let mut record = self.active_client(client, now).await?;
-        record.window.grant_extension(months, grounds, author.account.clone(), Self::today(now))?;
-        self.audit(author, "extension", Access::Write, Some(client)).await?;
+        let idx = record.pending_extensions.iter().position(|r| r.id == request).ok_or(DomainError::UnknownRequest)?;
+        let pending = record.pending_extensions[idx].clone();
+        staff::second_pair_of_eyes(self.settings.four_eyes, &author.account, role, &pending.requested_by)?;
+        record.window.grant_extension(pending.months, pending.grounds, author.account.clone(), Self::today(now))?;
+        record.pending_extensions.remove(idx);
+        self.audit(author, "extension-approval", Access::Write, Some(client)).await?;
         self.save(record, now).await
     }
 

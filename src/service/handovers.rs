@@ -8,6 +8,7 @@ use super::cases::Access;
 use super::{Office, Result, ServiceError};
 use crate::domain::handover::{self, CaseAtSender};
 use crate::domain::plan::Author;
+use crate::domain::staff::{self, Role};
 use crate::domain::{ClientId, ConsentId, DomainError, IntegrationPlan, OfficeId, Text};
 use crate::federation::protocol::{
     Decision, DecisionMessage, DecisionType, HandoverMessage, HandoverType, MessageKind,
@@ -98,12 +99,13 @@ impl Office {
 
     /// Approves a draft: the handover is built afresh from the current record and consent, signed,
     /// and queued for delivery in the same transaction that marks it approved.
-    pub async fn approve_handover(&self, author: &Author, id: Uuid) -> Result<OutgoingHandover> {
+    pub async fn approve_handover(&self, author: &Author, role: Role, id: Uuid) -> Result<OutgoingHandover> {
         let now = Self::now();
         let draft = self.storage.outgoing(id).await?.ok_or(ServiceError::NotFound("handover"))?;
         if draft.state != OutgoingState::Draft {
             return Err(ServiceError::State("only a draft can be approved"));
         }
+        staff::second_pair_of_eyes(self.settings.four_eyes, &author.account, role, &draft.created_by)?;
         let record = self.client(draft.client_id).await?;
         let consent = self.consent(draft.client_id, draft.consent_id).await?;
         let message = self.build_handover(&record, &consent, draft.receiver, draft.id, now)?;

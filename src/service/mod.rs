@@ -1,6 +1,7 @@
 //! The office's use cases: what integration managers and other offices can do, in terms of the
 //! domain rules, the storage and the federation client. HTTP handlers are thin calls into here.
 
+pub mod accounts;
 mod cases;
 pub mod delivery;
 mod handovers;
@@ -12,7 +13,8 @@ use std::time::Duration;
 use chrono::{DateTime, NaiveDate, Utc};
 use tokio::sync::Notify;
 
-pub use cases::NewClient;
+pub use accounts::Caller;
+pub use cases::{ExtensionOutcome, NewClient};
 pub use inbound::Rejection;
 
 use crate::domain::calendar::german_date;
@@ -34,8 +36,16 @@ pub enum ServiceError {
     UnknownOffice(OfficeId),
     #[error("the record was changed meanwhile; reload and try again")]
     Conflict,
+    #[error("the account's role does not allow this")]
+    Forbidden,
+    #[error("{0}")]
+    Invalid(&'static str),
+    #[error("login failed")]
+    LoginFailed,
     #[error("storage: {0}")]
     Storage(StorageError),
+    #[error("internal: {0}")]
+    Internal(String),
 }
 
 impl From<StorageError> for ServiceError {
@@ -58,6 +68,8 @@ pub struct FederationSettings {
     pub max_backoff: Duration,
     /// How often the delivery worker looks for due messages when nothing wakes it.
     pub poll_interval: Duration,
+    /// Whether handovers and extensions need a second person, a team lead.
+    pub four_eyes: bool,
 }
 
 /// One counselling office: its identity, keys, storage and peers.

@@ -72,6 +72,21 @@ pub trait Storage: Send + Sync + 'static {
     async fn insert_session(&self, client: ClientId, session: &CounsellingSession) -> Result<()>;
     async fn sessions(&self, client: ClientId) -> Result<Vec<CounsellingSession>>;
 
+    // Accounts and session tokens.
+    async fn insert_account(&self, account: &AccountRecord) -> Result<()>;
+    async fn account(&self, name: &str) -> Result<Option<AccountRecord>>;
+    async fn list_accounts(&self) -> Result<Vec<AccountRecord>>;
+    async fn insert_session_token(
+        &self,
+        digest: &str,
+        account: &str,
+        now: DateTime<Utc>,
+        expires_at: DateTime<Utc>,
+    ) -> Result<()>;
+    /// The enabled account an unexpired session token (by digest) belongs to.
+    async fn session_account(&self, digest: &str, now: DateTime<Utc>) -> Result<Option<AccountRecord>>;
+    async fn delete_session_token(&self, digest: &str) -> Result<()>;
+
     // The audit log (append-only).
     async fn audit(&self, entry: &AuditEntry) -> Result<()>;
     async fn audit_log(&self, client: ClientId) -> Result<Vec<AuditEntry>>;

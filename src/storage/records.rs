@@ -7,6 +7,8 @@ use uuid::Uuid;
 use crate::domain::client::HouseholdId;
 use crate::domain::eligibility::Eligibility;
 use crate::domain::participation::Participation;
+use crate::domain::staff::Role;
+use crate::domain::window::ExtensionRequest;
 use crate::domain::{CaseId, ClientId, ClientIdentity, ConsentId, CounsellingWindow, IntegrationPlan, OfficeId};
 use crate::federation::protocol::{Decision, HandoverMessage, MessageKind};
 
@@ -30,6 +32,8 @@ pub struct ClientRecord {
     pub participation: Participation,
     /// Adults of one family, each with their own window (family reunification).
     pub household: Option<HouseholdId>,
+    /// Extensions asked for, waiting for a second person (four eyes).
+    pub pending_extensions: Vec<ExtensionRequest>,
     pub status: ClientStatus,
     /// The office this record was received from, if it arrived by handover.
     pub received_from: Option<OfficeId>,
@@ -50,6 +54,7 @@ impl ClientRecord {
             eligibility: None,
             participation: Participation::default(),
             household: None,
+            pending_extensions: Vec::new(),
             status: ClientStatus::Active,
             received_from: None,
             created_at: now,
@@ -212,6 +217,18 @@ pub struct ClientQuery {
     pub active_only: bool,
     pub limit: u32,
     pub offset: u32,
+}
+
+/// A staff account with a password.
+#[derive(Debug, Clone)]
+pub struct AccountRecord {
+    pub name: String,
+    pub role: Role,
+    /// PHC string of an argon2id hash.
+    pub password_hash: String,
+    pub created_by: String,
+    pub created_at: DateTime<Utc>,
+    pub disabled_at: Option<DateTime<Utc>>,
 }
 
 /// One line of the audit log.

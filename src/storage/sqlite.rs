@@ -18,6 +18,7 @@ use uuid::Uuid;
 use super::*;
 use crate::domain::client::HouseholdId;
 use crate::domain::participation::CounsellingSession;
+use crate::domain::staff::Role;
 use crate::domain::{ClientIdentity, CounsellingWindow, OfficeId, PersonName, Text};
 use crate::federation::protocol::{Decision, MessageKind};
 
@@ -113,6 +114,7 @@ impl SqliteStorage {
             plan: from_json(row.get("plan"), "plan")?,
             eligibility: row.get::<Option<&str>, _>("eligibility").map(|s| from_json(s, "eligibility")).transpose()?,
             participation: from_json(row.get("participation"), "participation")?,
+            pending_extensions: from_json(row.get("pending_extensions"), "pending extensions")?,
             household: row
                 .get::<Option<&str>, _>("household_id")
                 .map(|s| parse_uuid(s).map(HouseholdId::from_uuid))
@@ -122,6 +124,17 @@ impl SqliteStorage {
             created_at: parse_ts(row.get("created_at"))?,
             updated_at: parse_ts(row.get("updated_at"))?,
             version: row.get("version"),
+        })
+    }
+
+    fn account_from_row(row: &SqliteRow) -> Result<AccountRecord> {
+        Ok(AccountRecord {
+            name: row.get("name"),
+            role: Role::parse(row.get("role")).ok_or_else(|| corrupt("role"))?,
+            password_hash: row.get("password_hash"),
+            created_by: row.get("created_by"),
+            created_at: parse_ts(row.get("created_at"))?,
+            disabled_at: opt_ts(row.get("disabled_at"))?,
         })
     }
 
@@ -203,8 +216,8 @@ impl SqliteStorage {
         sqlx::query(
             "INSERT INTO clients (id, case_id, given_name, family_name, date_of_birth, first_session, extensions,
                  last_day, plan, status, moved_to, moved_at, received_from, created_at, updated_at, eligibility,
-                 participation, household_id, version)
-             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 0)",
+                 participation, household_id, pending_extensions, version)
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 0)",
         )
         .bind(c.id.to_string())
         .bind(c.case_id.to_string())
@@ -224,6 +237,7 @@ impl SqliteStorage {
         .bind(c.eligibility.as_ref().map(to_json))
         .bind(to_json(&c.participation))
         .bind(c.household.map(|h| h.to_string()))
+        .bind(to_json(&c.pending_extensions))
         .execute(&mut **tx)
         .await?;
         Ok(())
@@ -234,7 +248,7 @@ impl SqliteStorage {
         let done = sqlx::query(
             "UPDATE clients SET given_name = ?, family_name = ?, date_of_birth = ?, first_session = ?, extensions = ?,
                  last_day = ?, plan = ?, status = ?, moved_to = ?, moved_at = ?, received_from = ?, updated_at = ?,
-                 eligibility = ?, participation = ?, household_id = ?, version = version + 1
+                 eligibility = ?, participation = ?, household_id = ?, pending_extensions = ?, version = version + 1
              WHERE id = ? AND version = ?",
         )
         .bind(c.identity.given_name.as_str())
@@ -252,6 +266,7 @@ impl SqliteStorage {
         .bind(c.eligibility.as_ref().map(to_json))
         .bind(to_json(&c.participation))
         .bind(c.household.map(|h| h.to_string()))
+        .bind(to_json(&c.pending_extensions))
         .bind(c.id.to_string())
         .bind(c.version)
         .execute(&mut **tx)
@@ -456,6 +471,77 @@ impl Storage for SqliteStorage {
                 })
             })
             .collect()
+    }
+
+    async fn insert_account(&self, a: &AccountRecord) -> Result<()> {
+        let done = sqlx::query(
+            "INSERT INTO accounts (name, role, password_hash, created_by, created_at, disabled_at) VALUES (?, ?, ?, ?, ?, ?)
+             ON CONFLICT (name) DO NOTHING",
+        )
+        .bind(&a.name)
+        .bind(a.role.as_str())
+        .bind(&a.password_hash)
+        .bind(&a.created_by)
+        .bind(ts(a.created_at))
+        .bind(a.disabled_at.map(ts))
+        .execute(&self.pool)
+        .await?;
+        if done.rows_affected() != 1 {
+            return Err(StorageError::Conflict);
+        }
+        Ok(())
+    }
+
+    async fn account(&self, name: &str) -> Result<Option<AccountRecord>> {
+        let row = sqlx::query("SELECT * FROM accounts WHERE name = ?").bind(name).fetch_optional(&self.pool).await?;
+        row.as_ref().map(Self::account_from_row).transpose()
+    }
+
+    async fn list_accounts(&self) -> Result<Vec<AccountRecord>> {
+        let rows = sqlx::query("SELECT * FROM accounts ORDER BY name").fetch_all(&self.pool).await?;
+        rows.iter().map(Self::account_from_row).collect()
+    }
+
+    async fn insert_session_token(
+        &self,
+        digest: &str,
+        account: &str,
+        now: DateTime<Utc>,
+        expires_at: DateTime<Utc>,
+    ) -> Result<()> {
+        let mut tx = self.begin().await?;
+        // Expired tokens of the account go when a new one comes.
+        sqlx::query("DELETE FROM session_tokens WHERE account = ? AND expires_at <= ?")
+            .bind(account)
+            .bind(ts(now))
+            .execute(&mut *tx)
+            .await?;
+        sqlx::query("INSERT INTO session_tokens (digest, account, created_at, expires_at) VALUES (?, ?, ?, ?)")
+            .bind(digest)
+            .bind(account)
+            .bind(ts(now))
+            .bind(ts(expires_at))
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn session_account(&self, digest: &str, now: DateTime<Utc>) -> Result<Option<AccountRecord>> {
+        let row = sqlx::query(
+            "SELECT a.* FROM session_tokens t JOIN accounts a ON a.name = t.account
+             WHERE t.digest = ? AND t.expires_at > ? AND a.disabled_at IS NULL",
+        )
+        .bind(digest)
+        .bind(ts(now))
+        .fetch_optional(&self.pool)
+        .await?;
+        row.as_ref().map(Self::account_from_row).transpose()
+    }
+
+    async fn delete_session_token(&self, digest: &str) -> Result<()> {
+        sqlx::query("DELETE FROM session_tokens WHERE digest = ?").bind(digest).execute(&self.pool).await?;
+        Ok(())
     }
 
     async fn audit(&self, e: &AuditEntry) -> Result<()> {

@@ -1,6 +1,6 @@
-//! Bearer tokens of integration managers. The config holds only SHA-256 digests of the tokens;
-//! a presented token is hashed and looked up, so no token is kept in memory or compared in
-//! variable time against a secret.
+//! Authentication of the caseworker API: `Authorization: Bearer <token>`, where the token is
+//! either an API token from the config (only its SHA-256 is configured) or a session token from
+//! `POST /api/v1/login` (only its SHA-256 is stored). Extractors then check the role.
 
 use std::collections::HashMap;
 
@@ -9,49 +9,96 @@ use axum::http::header;
 use axum::http::request::Parts;
 
 use super::ApiState;
+use crate::domain::staff::Role;
 use crate::http::problem::{Problem, ProblemType};
+use crate::service::Caller;
 
 /// The SHA-256 of a bearer token, lowercase hex, as the config stores it.
 pub fn token_digest(token: &str) -> String {
     crate::federation::protocol::sha256_hex(token.as_bytes())
 }
 
-/// Integration manager accounts by token digest.
+/// Accounts with API tokens from the config, by token digest.
 #[derive(Debug, Clone, Default)]
 pub struct Accounts {
-    by_digest: HashMap<String, String>,
+    by_digest: HashMap<String, Caller>,
 }
 
 impl Accounts {
-    pub fn new(entries: impl IntoIterator<Item = (String, String)>) -> Self {
-        Self {
-            by_digest: entries.into_iter().map(|(digest, account)| (digest.to_ascii_lowercase(), account)).collect(),
-        }
+    pub fn new(entries: impl IntoIterator<Item = (String, String, Role)>) -> Self {
+        let by_digest = entries
+            .into_iter()
+            .map(|(digest, account, role)| (digest.to_ascii_lowercase(), Caller { account, role }))
+            .collect();
+        Self { by_digest }
     }
 
-    pub fn account_for(&self, token: &str) -> Option<&str> {
-        self.by_digest.get(&token_digest(token)).map(String::as_str)
+    pub fn caller_for(&self, token: &str) -> Option<&Caller> {
+        self.by_digest.get(&token_digest(token))
     }
 }
 
-/// The integration manager a request is made by.
+/// The bearer token of a request, if it has one.
+pub fn bearer(parts: &Parts) -> Option<&str> {
+    parts
+        .headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .map(str::trim)
+        .filter(|t| !t.is_empty())
+}
+
+async fn caller(parts: &Parts, state: &ApiState) -> Result<Caller, Problem> {
+    let token = bearer(parts).ok_or_else(|| Problem::new(ProblemType::Unauthorized))?;
+    let caller = match state.accounts.caller_for(token) {
+        Some(c) => c.clone(),
+        None => state.office.session_caller(token).await?.ok_or_else(|| Problem::new(ProblemType::Unauthorized))?,
+    };
+    tracing::Span::current().record("account", caller.account.as_str());
+    Ok(caller)
+}
+
+/// An integration manager or team lead: the roles that work with client data.
 #[derive(Debug, Clone)]
-pub struct Manager(pub String);
+pub struct Manager(pub String, pub Role);
 
 impl FromRequestParts<ApiState> for Manager {
     type Rejection = Problem;
 
     async fn from_request_parts(parts: &mut Parts, state: &ApiState) -> Result<Self, Self::Rejection> {
-        let token = parts
-            .headers
-            .get(header::AUTHORIZATION)
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.strip_prefix("Bearer "))
-            .map(str::trim)
-            .filter(|t| !t.is_empty())
-            .ok_or_else(|| Problem::new(ProblemType::Unauthorized))?;
-        let account = state.accounts.account_for(token).ok_or_else(|| Problem::new(ProblemType::Unauthorized))?;
-        tracing::Span::current().record("account", account);
-        Ok(Manager(account.to_owned()))
+        let c = caller(parts, state).await?;
+        if !c.role.counsels() {
+            return Err(Problem::new(ProblemType::Forbidden).detail("this role has no access to client data"));
+        }
+        Ok(Manager(c.account, c.role))
+    }
+}
+
+/// A team lead or an administrator: may read audit logs.
+#[derive(Debug, Clone)]
+pub struct Supervisor(pub Caller);
+
+impl FromRequestParts<ApiState> for Supervisor {
+    type Rejection = Problem;
+
+    async fn from_request_parts(parts: &mut Parts, state: &ApiState) -> Result<Self, Self::Rejection> {
+        let c = caller(parts, state).await?;
+        if c.role == Role::IntegrationManager {
+            return Err(Problem::new(ProblemType::Forbidden).detail("audit logs are for team leads and administrators"));
+        }
+        Ok(Supervisor(c))
+    }
+}
+
+/// Any authenticated caller.
+#[derive(Debug, Clone)]
+pub struct AnyCaller(pub Caller);
+
+impl FromRequestParts<ApiState> for AnyCaller {
+    type Rejection = Problem;
+
+    async fn from_request_parts(parts: &mut Parts, state: &ApiState) -> Result<Self, Self::Rejection> {
+        Ok(AnyCaller(caller(parts, state).await?))
     }
 }

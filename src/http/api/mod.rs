@@ -17,18 +17,19 @@ use serde::Deserialize;
 use serde::de::DeserializeOwned;
 use uuid::Uuid;
 
-pub use auth::{Accounts, Manager};
+pub use auth::{Accounts, AnyCaller, Manager, Supervisor};
 use views::{ClientLine, ClientView, ConsentView, IncomingView, OutgoingView};
 
 use super::problem::{Problem, ProblemType};
 use crate::domain::eligibility::{Benefits, TargetGroup};
 use crate::domain::participation::ExitReason;
 use crate::domain::plan::{GoalDraft, GoalPatch};
+use crate::domain::staff::Role;
 use crate::domain::{
     ClientId, ClientIdentity, ConsentId, DataCategory, ExtensionGrounds, ExtensionReason, GoalArea, GoalId, GoalStatus,
     OfficeId, PersonName, Responsible, Step, Text,
 };
-use crate::service::{NewClient, Office};
+use crate::service::{ExtensionOutcome, NewClient, Office};
 use crate::storage::ClientQuery;
 
 #[derive(Clone)]
@@ -53,6 +54,10 @@ pub fn router(state: ApiState) -> Router {
         .route("/api/v1/clients/{id}/goals/{goal}", axum::routing::patch(update_goal))
         .route("/api/v1/clients/{id}/goals/{goal}/reviews", post(review_goal))
         .route("/api/v1/clients/{id}/extensions", post(grant_extension))
+        .route("/api/v1/clients/{id}/extension-requests/{request}/approve", post(approve_extension))
+        .route("/api/v1/login", post(login))
+        .route("/api/v1/logout", post(logout))
+        .route("/api/v1/accounts", post(create_account).get(list_accounts))
         .route("/api/v1/clients/{id}/consents", post(record_consent))
         .route("/api/v1/clients/{id}/consents/{consent}", get(get_consent))
         .route("/api/v1/clients/{id}/consents/{consent}/withdraw", post(withdraw_consent))
@@ -144,8 +149,76 @@ fn client_id(s: &str) -> ApiResult<ClientId> {
     parse_id(s, "client").map(ClientId::from_uuid)
 }
 
-async fn office(State(s): State<ApiState>, _: Manager) -> Json<serde_json::Value> {
-    Json(serde_json::json!({ "id": s.office.id(), "name": s.office.name() }))
+async fn office(State(s): State<ApiState>, AnyCaller(caller): AnyCaller) -> Json<serde_json::Value> {
+    Json(serde_json::json!({
+        "id": s.office.id(),
+        "name": s.office.name(),
+        "you": { "account": caller.account, "role": caller.role },
+    }))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Login {
+    account: String,
+    password: String,
+}
+
+async fn login(State(s): State<ApiState>, Body(req): Body<Login>) -> ApiResult<Json<serde_json::Value>> {
+    let session = s.office.login(&req.account, req.password).await?;
+    Ok(Json(serde_json::json!({ "token": session.token, "expires_at": session.expires_at })))
+}
+
+async fn logout(
+    State(s): State<ApiState>,
+    AnyCaller(_): AnyCaller,
+    headers: axum::http::HeaderMap,
+) -> ApiResult<StatusCode> {
+    let token = headers
+        .get(axum::http::header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .unwrap_or_default();
+    s.office.logout(token.trim()).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct NewAccount {
+    name: String,
+    role: Role,
+    password: String,
+}
+
+fn account_json(a: &crate::storage::AccountRecord) -> serde_json::Value {
+    serde_json::json!({ "name": a.name, "role": a.role, "created_by": a.created_by, "created_at": a.created_at, "disabled_at": a.disabled_at })
+}
+
+async fn create_account(
+    State(s): State<ApiState>,
+    AnyCaller(caller): AnyCaller,
+    Body(req): Body<NewAccount>,
+) -> ApiResult<Response> {
+    let account = s.office.create_account(&caller, &req.name, req.role, req.password).await?;
+    Ok((StatusCode::CREATED, Json(account_json(&account))).into_response())
+}
+
+async fn list_accounts(
+    State(s): State<ApiState>,
+    AnyCaller(caller): AnyCaller,
+) -> ApiResult<Json<Vec<serde_json::Value>>> {
+    Ok(Json(s.office.list_accounts(&caller).await?.iter().map(account_json).collect()))
+}
+
+async fn approve_extension(
+    State(s): State<ApiState>,
+    Manager(account, role): Manager,
+    Path((id, request)): Path<(String, String)>,
+) -> ApiResult<Json<ClientView>> {
+    let request = parse_id(&request, "extension request")?;
+    let record = s.office.approve_extension(&s.office.author(&account), role, client_id(&id)?, request).await?;
+    Ok(Json(ClientView::from(&record)))
 }
 
 #[derive(Deserialize)]
@@ -165,7 +238,7 @@ struct CreateClient {
 
 async fn create_client(
     State(s): State<ApiState>,
-    Manager(account): Manager,
+    Manager(account, _): Manager,
     Body(req): Body<CreateClient>,
 ) -> ApiResult<Response> {
     let identity =
@@ -184,7 +257,7 @@ async fn create_client(
 
 async fn get_client(
     State(s): State<ApiState>,
-    Manager(account): Manager,
+    Manager(account, _): Manager,
     Path(id): Path<String>,
 ) -> ApiResult<Json<ClientView>> {
     let record = s.office.read_client(&s.office.author(&account), client_id(&id)?).await?;
@@ -220,7 +293,7 @@ fn query<T: DeserializeOwned>(raw: Option<&str>) -> ApiResult<T> {
 
 async fn list_clients(
     State(s): State<ApiState>,
-    Manager(account): Manager,
+    Manager(account, _): Manager,
     uri: axum::http::Uri,
 ) -> ApiResult<Json<serde_json::Value>> {
     let q: ListQuery = query(uri.query())?;
@@ -252,7 +325,7 @@ fn default_days() -> u32 {
 
 async fn windows_ending(
     State(s): State<ApiState>,
-    Manager(account): Manager,
+    Manager(account, _): Manager,
     uri: axum::http::Uri,
 ) -> ApiResult<Json<Vec<ClientLine>>> {
     let q: EndingQuery = query(uri.query())?;
@@ -265,7 +338,7 @@ async fn windows_ending(
 
 async fn household(
     State(s): State<ApiState>,
-    Manager(account): Manager,
+    Manager(account, _): Manager,
     Path(id): Path<String>,
 ) -> ApiResult<Json<Vec<ClientLine>>> {
     let members = s.office.household(&s.office.author(&account), client_id(&id)?).await?;
@@ -283,7 +356,7 @@ struct SetEligibility {
 
 async fn set_eligibility(
     State(s): State<ApiState>,
-    Manager(account): Manager,
+    Manager(account, _): Manager,
     Path(id): Path<String>,
     Body(req): Body<SetEligibility>,
 ) -> ApiResult<Json<ClientView>> {
@@ -309,7 +382,7 @@ struct NewSession {
 
 async fn record_session(
     State(s): State<ApiState>,
-    Manager(account): Manager,
+    Manager(account, _): Manager,
     Path(id): Path<String>,
     Body(req): Body<NewSession>,
 ) -> ApiResult<Response> {
@@ -319,7 +392,7 @@ async fn record_session(
 
 async fn list_sessions(
     State(s): State<ApiState>,
-    Manager(account): Manager,
+    Manager(account, _): Manager,
     Path(id): Path<String>,
 ) -> ApiResult<Json<Vec<crate::domain::participation::CounsellingSession>>> {
     Ok(Json(s.office.sessions(&s.office.author(&account), client_id(&id)?).await?))
@@ -336,7 +409,7 @@ struct Exit {
 
 async fn exit(
     State(s): State<ApiState>,
-    Manager(account): Manager,
+    Manager(account, _): Manager,
     Path(id): Path<String>,
     Body(req): Body<Exit>,
 ) -> ApiResult<Json<ClientView>> {
@@ -352,7 +425,7 @@ struct ReEntry {
 
 async fn re_enter(
     State(s): State<ApiState>,
-    Manager(account): Manager,
+    Manager(account, _): Manager,
     Path(id): Path<String>,
     Body(req): Body<ReEntry>,
 ) -> ApiResult<Json<ClientView>> {
@@ -369,7 +442,7 @@ struct NewReview {
 
 async fn review_goal(
     State(s): State<ApiState>,
-    Manager(account): Manager,
+    Manager(account, _): Manager,
     Path((id, goal)): Path<(String, String)>,
     Body(req): Body<NewReview>,
 ) -> ApiResult<Response> {
@@ -392,7 +465,7 @@ fn german() -> String {
 /// The printable client notice (HTML), `?lang=de` (default) or another language with texts.
 async fn notice(
     State(s): State<ApiState>,
-    Manager(account): Manager,
+    Manager(account, _): Manager,
     Path(id): Path<String>,
     uri: axum::http::Uri,
 ) -> ApiResult<Response> {
@@ -409,10 +482,10 @@ async fn notice(
 
 async fn audit_log(
     State(s): State<ApiState>,
-    Manager(account): Manager,
+    Supervisor(caller): Supervisor,
     Path(id): Path<String>,
 ) -> ApiResult<Json<Vec<crate::storage::AuditEntry>>> {
-    Ok(Json(s.office.audit_log(&s.office.author(&account), client_id(&id)?).await?))
+    Ok(Json(s.office.audit_log(&s.office.author(&caller.account), client_id(&id)?).await?))
 }
 
 #[derive(Deserialize)]
@@ -429,7 +502,7 @@ struct NewGoal {
 
 async fn add_goal(
     State(s): State<ApiState>,
-    Manager(account): Manager,
+    Manager(account, _): Manager,
     Path(id): Path<String>,
     Body(req): Body<NewGoal>,
 ) -> ApiResult<Response> {
@@ -462,7 +535,7 @@ struct ChangeGoal {
 
 async fn update_goal(
     State(s): State<ApiState>,
-    Manager(account): Manager,
+    Manager(account, _): Manager,
     Path((id, goal)): Path<(String, String)>,
     Body(req): Body<ChangeGoal>,
 ) -> ApiResult<Json<crate::domain::Goal>> {
@@ -488,13 +561,17 @@ struct NewExtension {
 
 async fn grant_extension(
     State(s): State<ApiState>,
-    Manager(account): Manager,
+    Manager(account, _): Manager,
     Path(id): Path<String>,
     Body(req): Body<NewExtension>,
-) -> ApiResult<Json<ClientView>> {
+) -> ApiResult<Response> {
     let grounds = ExtensionGrounds::new(req.reasons, req.justification).map_err(|e| Problem::from(&e))?;
-    let record = s.office.grant_extension(&s.office.author(&account), client_id(&id)?, req.months, grounds).await?;
-    Ok(Json(ClientView::from(&record)))
+    let outcome = s.office.grant_extension(&s.office.author(&account), client_id(&id)?, req.months, grounds).await?;
+    Ok(match outcome {
+        ExtensionOutcome::Granted(record) => Json(ClientView::from(&record)).into_response(),
+        // Four eyes: 202, the request waits for a team lead; `pending_extensions` lists it.
+        ExtensionOutcome::Pending(record, _) => (StatusCode::ACCEPTED, Json(ClientView::from(&record))).into_response(),
+    })
 }
 
 #[derive(Deserialize)]
@@ -506,7 +583,7 @@ struct NewConsent {
 
 async fn record_consent(
     State(s): State<ApiState>,
-    Manager(account): Manager,
+    Manager(account, _): Manager,
     Path(id): Path<String>,
     Body(req): Body<NewConsent>,
 ) -> ApiResult<Response> {
@@ -517,7 +594,7 @@ async fn record_consent(
 
 async fn get_consent(
     State(s): State<ApiState>,
-    Manager(account): Manager,
+    Manager(account, _): Manager,
     Path((id, consent)): Path<(String, String)>,
 ) -> ApiResult<Json<ConsentView>> {
     let consent_id = ConsentId::from_uuid(parse_id(&consent, "consent")?);
@@ -527,7 +604,7 @@ async fn get_consent(
 
 async fn withdraw_consent(
     State(s): State<ApiState>,
-    Manager(account): Manager,
+    Manager(account, _): Manager,
     Path((id, consent)): Path<(String, String)>,
 ) -> ApiResult<Json<ConsentView>> {
     let consent_id = ConsentId::from_uuid(parse_id(&consent, "consent")?);
@@ -545,7 +622,7 @@ struct NewHandover {
 
 async fn draft_handover(
     State(s): State<ApiState>,
-    Manager(account): Manager,
+    Manager(account, _): Manager,
     Body(req): Body<NewHandover>,
 ) -> ApiResult<Response> {
     let draft =
@@ -555,7 +632,7 @@ async fn draft_handover(
 
 async fn get_handover(
     State(s): State<ApiState>,
-    Manager(account): Manager,
+    Manager(account, _): Manager,
     Path(id): Path<String>,
 ) -> ApiResult<Json<OutgoingView>> {
     let (handover, outbox) = s.office.outgoing_handover(&s.office.author(&account), parse_id(&id, "handover")?).await?;
@@ -564,24 +641,24 @@ async fn get_handover(
 
 async fn approve_handover(
     State(s): State<ApiState>,
-    Manager(account): Manager,
+    Manager(account, role): Manager,
     Path(id): Path<String>,
 ) -> ApiResult<Response> {
     let id = parse_id(&id, "handover")?;
     let author = s.office.author(&account);
-    s.office.approve_handover(&author, id).await?;
+    s.office.approve_handover(&author, role, id).await?;
     let (handover, outbox) = s.office.outgoing_handover(&author, id).await?;
     Ok((StatusCode::ACCEPTED, Json(OutgoingView::new(&handover, outbox.as_ref()))).into_response())
 }
 
-async fn list_incoming(State(s): State<ApiState>, Manager(account): Manager) -> ApiResult<Json<Vec<IncomingView>>> {
+async fn list_incoming(State(s): State<ApiState>, Manager(account, _): Manager) -> ApiResult<Json<Vec<IncomingView>>> {
     let list = s.office.list_incoming(&s.office.author(&account)).await?;
     Ok(Json(list.iter().map(|h| IncomingView::summary(h, s.office.directory())).collect()))
 }
 
 async fn get_incoming(
     State(s): State<ApiState>,
-    Manager(account): Manager,
+    Manager(account, _): Manager,
     Path(id): Path<String>,
 ) -> ApiResult<Json<IncomingView>> {
     let handover = s.office.read_incoming(&s.office.author(&account), parse_id(&id, "handover")?).await?;
@@ -590,7 +667,7 @@ async fn get_incoming(
 
 async fn accept_incoming(
     State(s): State<ApiState>,
-    Manager(account): Manager,
+    Manager(account, _): Manager,
     Path(id): Path<String>,
 ) -> ApiResult<Json<ClientView>> {
     let record = s.office.accept_incoming(&s.office.author(&account), parse_id(&id, "handover")?).await?;
@@ -605,7 +682,7 @@ struct Decline {
 
 async fn decline_incoming(
     State(s): State<ApiState>,
-    Manager(account): Manager,
+    Manager(account, _): Manager,
     Path(id): Path<String>,
     Body(req): Body<Decline>,
 ) -> ApiResult<Json<IncomingView>> {

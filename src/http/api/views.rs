@@ -38,6 +38,8 @@ pub struct ClientView {
     pub participation: Vec<ParticipationEvent>,
     pub household_id: Option<HouseholdId>,
     pub window: WindowView,
+    /// Extensions asked for that wait for a team lead (four eyes).
+    pub pending_extensions: Vec<crate::domain::window::ExtensionRequest>,
     pub plan: IntegrationPlan,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
@@ -55,6 +57,7 @@ impl From<&ClientRecord> for ClientView {
             taking_part: r.participation.is_active(),
             participation: r.participation.events().to_vec(),
             household_id: r.household,
+            pending_extensions: r.pending_extensions.clone(),
             window: WindowView {
                 first_session: r.window.first_session(),
                 regular_last_day: r.window.regular_last_day(),

@@ -1,0 +1,139 @@
+//! Staff accounts: argon2id password hashes, session tokens (kept only as SHA-256 digests),
+//! roles. Accounts from the config file (API tokens) sit beside these in the HTTP layer.
+
+use argon2::Argon2;
+use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
+use base64::Engine as _;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use chrono::{DateTime, Utc};
+
+use super::{Office, Result, ServiceError};
+use crate::domain::staff::Role;
+use crate::federation::protocol::sha256_hex;
+use crate::storage::AccountRecord;
+
+/// How long a session token from a login is valid.
+pub const SESSION_HOURS: i64 = 12;
+/// The shortest password accepted.
+pub const MIN_PASSWORD_CHARS: usize = 12;
+
+/// Who makes a request: an account and its role.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Caller {
+    pub account: String,
+    pub role: Role,
+}
+
+/// A freshly issued session token; the office keeps only its digest.
+#[derive(Debug)]
+pub struct Session {
+    pub token: String,
+    pub expires_at: DateTime<Utc>,
+}
+
+fn valid_account_name(name: &str) -> bool {
+    (1..=64).contains(&name.len())
+        && name.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b"._-".contains(&b))
+}
+
+fn random_token() -> String {
+    // Two v4 UUIDs: 244 bits from the operating system's random source.
+    let mut bytes = [0u8; 32];
+    bytes[..16].copy_from_slice(uuid::Uuid::new_v4().as_bytes());
+    bytes[16..].copy_from_slice(uuid::Uuid::new_v4().as_bytes());
+    URL_SAFE_NO_PAD.encode(bytes)
+}
+
+async fn hash_password(password: String) -> Result<String> {
+    tokio::task::spawn_blocking(move || {
+        let salt = SaltString::encode_b64(uuid::Uuid::new_v4().as_bytes()).expect("16 bytes make a salt");
+        Argon2::default().hash_password(password.as_bytes(), &salt).map(|h| h.to_string())
+    })
+    .await
+    .map_err(|e| ServiceError::Internal(e.to_string()))?
+    .map_err(|e| ServiceError::Internal(e.to_string()))
+}
+
+/// Verifies in constant time for the hash; an unknown account is checked against a fixed hash
+/// so that the answer takes as long and says nothing about which part was wrong.
+async fn verify_password(password: String, hash: Option<String>) -> bool {
+    static DUMMY: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
+        let salt = SaltString::encode_b64(b"staffel-dummy-16").expect("16 bytes make a salt");
+        Argon2::default().hash_password(b"no account has this", &salt).expect("hashing works").to_string()
+    });
+    tokio::task::spawn_blocking(move || {
+        let known = hash.is_some();
+        let stored = hash.unwrap_or_else(|| DUMMY.clone());
+        let ok = PasswordHash::new(&stored)
+            .is_ok_and(|h| Argon2::default().verify_password(password.as_bytes(), &h).is_ok());
+        ok && known
+    })
+    .await
+    .unwrap_or(false)
+}
+
+impl Office {
+    /// Creates an account; only an administrator may.
+    pub async fn create_account(
+        &self,
+        caller: &Caller,
+        name: &str,
+        role: Role,
+        password: String,
+    ) -> Result<AccountRecord> {
+        if caller.role != Role::Administrator {
+            return Err(ServiceError::Forbidden);
+        }
+        if !valid_account_name(name) {
+            return Err(ServiceError::Invalid("an account name is 1-64 characters of a-z, 0-9, '.', '_', '-'"));
+        }
+        if password.chars().count() < MIN_PASSWORD_CHARS {
+            return Err(ServiceError::Invalid("a password has at least 12 characters"));
+        }
+        let record = AccountRecord {
+            name: name.to_owned(),
+            role,
+            password_hash: hash_password(password).await?,
+            created_by: caller.account.clone(),
+            created_at: Self::now(),
+            disabled_at: None,
+        };
+        self.storage.insert_account(&record).await?;
+        tracing::info!(account = name, role = role.as_str(), by = %caller.account, "account created");
+        Ok(record)
+    }
+
+    pub async fn list_accounts(&self, caller: &Caller) -> Result<Vec<AccountRecord>> {
+        if caller.role != Role::Administrator {
+            return Err(ServiceError::Forbidden);
+        }
+        Ok(self.storage.list_accounts().await?)
+    }
+
+    /// Checks name and password and issues a session token.
+    pub async fn login(&self, name: &str, password: String) -> Result<Session> {
+        let account = self.storage.account(name).await?.filter(|a| a.disabled_at.is_none());
+        if !verify_password(password, account.as_ref().map(|a| a.password_hash.clone())).await {
+            tracing::info!("login failed");
+            return Err(ServiceError::LoginFailed);
+        }
+        let account = account.expect("verified accounts exist");
+        let now = Self::now();
+        let session = Session { token: random_token(), expires_at: now + chrono::Duration::hours(SESSION_HOURS) };
+        self.storage
+            .insert_session_token(&sha256_hex(session.token.as_bytes()), &account.name, now, session.expires_at)
+            .await?;
+        tracing::info!(account = %account.name, "login");
+        Ok(session)
+    }
+
+    pub async fn logout(&self, token: &str) -> Result<()> {
+        Ok(self.storage.delete_session_token(&sha256_hex(token.as_bytes())).await?)
+    }
+
+    /// The caller a session token belongs to, if it is valid now.
+    pub async fn session_caller(&self, token: &str) -> Result<Option<Caller>> {
+        let account = self.storage.session_account(&sha256_hex(token.as_bytes()), Self::now()).await?;
+        Ok(account.map(|a| Caller { account: a.name, role: a.role }))
+    }
+}
