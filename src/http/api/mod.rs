@@ -72,10 +72,16 @@ pub fn router(state: ApiState) -> Router {
         .route("/api/v1/incoming-handovers/{id}/accept", post(accept_incoming))
         .route("/api/v1/incoming-handovers/{id}/decline", post(decline_incoming))
         .route("/healthz", get(|| async { "ok" }))
+        .route("/api/v1/openapi.json", get(openapi))
         .fallback(|| async { Problem::new(ProblemType::NotFound) })
         .method_not_allowed_fallback(|| async { Problem::new(ProblemType::MethodNotAllowed) })
         .layer(axum::middleware::from_fn(trace))
         .with_state(state)
+}
+
+/// The OpenAPI document of this API (`docs/openapi.json`, kept true by `tests/openapi.rs`).
+async fn openapi() -> Response {
+    ([(axum::http::header::CONTENT_TYPE, "application/json")], include_str!("../../../docs/openapi.json")).into_response()
 }
 
 /// A span per request with method and matched route (never the raw path: it holds ids).
