@@ -45,6 +45,8 @@ pub enum ServerError {
     NotInDirectory(crate::domain::OfficeId),
     #[error("the signing key {0} is not among this office's keys in the directory")]
     KeyNotInDirectory(String),
+    #[error("config: {0}")]
+    Config(&'static str),
     #[error("listener: {0}")]
     Io(#[from] std::io::Error),
 }
@@ -76,6 +78,10 @@ impl Server {
     /// Loads and checks everything the office needs; nothing is served yet.
     pub async fn build(config: &Config, listeners: Listeners) -> Result<Self, ServerError> {
         let f = &config.federation;
+        let max_ttl = u64::try_from(crate::service::inbound::MAX_LIFETIME.num_seconds()).unwrap_or(u64::MAX);
+        if !(60..=max_ttl).contains(&f.message_ttl_secs) {
+            return Err(ServerError::Config("federation.message_ttl_secs must lie between 60 and 2592000 (30 days)"));
+        }
         let ca = pki::load_certs(&f.ca)?;
         let chain = pki::load_certs(&f.cert)?;
         let key = pki::load_key(&f.key)?;

@@ -159,13 +159,16 @@ async fn history_of_a_goal_not_sent_is_refused() {
 }
 
 #[tokio::test]
-async fn a_field_the_schema_allows_but_the_domain_does_not_is_named() {
-    let mut payload = valid();
-    // Blank after trimming is no name; the schema's pattern does not know the no-break space.
-    payload["case"]["client"]["given_name"] = json!("\u{00a0}");
-    let answer = send_from_stuttgart(&payload, STUTTGART).await;
-    assert_eq!(answer.problem_type(), format!("{P}schema-violation"));
-    assert_eq!(answer.json()["violations"][0]["pointer"], "/case/client/given_name", "{answer:?}");
+async fn blank_or_control_characters_in_text_are_named() {
+    for bad in ["\u{00a0}", "Te\u{0007}sta", "\u{0085}"] {
+        let mut payload = valid();
+        payload["case"]["client"]["given_name"] = json!(bad);
+        let answer = send_from_stuttgart(&payload, STUTTGART).await;
+        assert_eq!(answer.problem_type(), format!("{P}schema-violation"));
+        let violation = &answer.json()["violations"][0];
+        assert_eq!(violation["pointer"], "/case/client/given_name", "{answer:?}");
+        assert_eq!(violation["keyword"], "pattern", "{answer:?}");
+    }
 }
 
 #[tokio::test]

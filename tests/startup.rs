@@ -35,6 +35,15 @@ async fn development_material_is_refused_unless_the_config_says_development() {
 }
 
 #[tokio::test]
+async fn a_message_lifetime_beyond_what_receivers_accept_is_refused() {
+    let work = tempfile::tempdir().unwrap();
+    let mut config = dev_config(STUTTGART, work.path());
+    config.federation.message_ttl_secs = 31 * 24 * 3600;
+    let err = Server::build(&config, listeners().await).await.err().unwrap();
+    assert!(matches!(err, ServerError::Config(_)), "{err}");
+}
+
+#[tokio::test]
 async fn a_certificate_or_key_of_another_office_is_refused() {
     let work = tempfile::tempdir().unwrap();
     let mut config = dev_config(STUTTGART, work.path());

@@ -90,7 +90,7 @@ pub fn check_incoming(
     if case.plan.history.iter().any(|e| !case.plan.goals.iter().any(|g| g.id == e.goal_id)) {
         return Err(DomainError::HistoryWithoutGoal);
     }
-    if case.consent.given_at.date_naive() > today {
+    if super::calendar::german_date(case.consent.given_at) > today {
         return Err(DomainError::ConsentInFuture);
     }
     case.consent.covers(&disclosed_categories(&case.window, &case.plan), receiver)?;

@@ -81,7 +81,8 @@ pub fn router(state: ApiState) -> Router {
 
 /// The OpenAPI document of this API (`docs/openapi.json`, kept true by `tests/openapi.rs`).
 async fn openapi() -> Response {
-    ([(axum::http::header::CONTENT_TYPE, "application/json")], include_str!("../../../docs/openapi.json")).into_response()
+    ([(axum::http::header::CONTENT_TYPE, "application/json")], include_str!("../../../docs/openapi.json"))
+        .into_response()
 }
 
 /// A span per request with method and matched route (never the raw path: it holds ids).
