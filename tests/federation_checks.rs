@@ -213,6 +213,16 @@ async fn first_session_in_the_future_is_refused() {
 }
 
 #[tokio::test]
+async fn a_minor_at_the_first_session_is_refused() {
+    let mut payload = valid();
+    let first: chrono::NaiveDate = serde_json::from_value(payload["case"]["window"]["first_session"].clone()).unwrap();
+    payload["case"]["client"]["date_of_birth"] = json!(first - chrono::Months::new(17 * 12));
+    let answer = send_from_stuttgart(&payload, STUTTGART).await;
+    assert_eq!(answer.status, 422);
+    assert_eq!(answer.problem_type(), format!("{P}not-adult"));
+}
+
+#[tokio::test]
 async fn inconsistent_last_day_is_refused() {
     let mut payload = valid();
     // The regular last day, as if the 3-month extension had not been granted: a reset clock.

@@ -77,7 +77,8 @@ pub fn prepare(
 }
 
 /// The receiver's domain checks of an incoming case: the window adds up and has not ended, the
-/// first session and the extensions are not in the future, the plan history speaks only of goals
+/// first session and the extensions are not in the future, the client was an adult at the first
+/// session, the plan history speaks only of goals
 /// sent, and the consent, given by now, names this office and covers all data sent.
 /// Returns the window the receiving office continues.
 pub fn check_incoming(
@@ -86,6 +87,7 @@ pub fn check_incoming(
     today: NaiveDate,
 ) -> Result<CounsellingWindow, DomainError> {
     let window = case.window.verify(today)?;
+    super::eligibility::ensure_adult(case.client.date_of_birth, case.window.first_session)?;
     // History of a goal not sent could be of any area, health included: no consent covers it.
     if case.plan.history.iter().any(|e| !case.plan.goals.iter().any(|g| g.id == e.goal_id)) {
         return Err(DomainError::HistoryWithoutGoal);
