@@ -19,7 +19,7 @@ use crate::federation::tls::{self, TlsError};
 use crate::federation::{Directory, FederationClient, Signer};
 use crate::http::api::{Accounts, ApiState};
 use crate::pki::{self, PkiError};
-use crate::service::{FederationSettings, Office};
+use crate::service::{Office, OfficeSettings};
 use crate::storage::{self, StorageError};
 
 #[derive(Debug, thiserror::Error)]
@@ -123,7 +123,7 @@ impl Server {
         let client =
             FederationClient::new(identity, directory.clone(), me, Duration::from_secs(f.request_timeout_secs));
         let storage = storage::open(&config.database.url).await?;
-        let settings = FederationSettings {
+        let settings = OfficeSettings {
             message_ttl: chrono::Duration::seconds(i64::try_from(f.message_ttl_secs).unwrap_or(i64::MAX / 1000)),
             max_backoff: Duration::from_secs(config.delivery.max_backoff_secs),
             poll_interval: config.delivery.poll_interval(),

@@ -13,29 +13,7 @@ use staffel::demo::{Caseworker, DemoOffice};
 /// Hands the client `client` (id at `from`) over to `to` and accepts it there; returns the
 /// client record at `to`.
 async fn move_client(cw: &Caseworker, from: &DemoOffice, to: &DemoOffice, client: &str) -> Value {
-    let consent = cw
-        .expect(
-            from,
-            Method::POST,
-            &format!("/api/v1/clients/{client}/consents"),
-            Some(json!({"recipient": to.id, "categories": ["identity", "window", "plan:language", "plan:work"]})),
-            201,
-        )
-        .await
-        .unwrap();
-    let draft = cw
-        .expect(
-            from,
-            Method::POST,
-            "/api/v1/handovers",
-            Some(json!({"client_id": client, "receiver": to.id, "consent_id": consent["id"]})),
-            201,
-        )
-        .await
-        .unwrap();
-    let id = draft["id"].as_str().unwrap().to_owned();
-    cw.expect(from, Method::POST, &format!("/api/v1/handovers/{id}/approve"), None, 202).await.unwrap();
-    cw.wait_for(from, &format!("/api/v1/handovers/{id}"), "state", "delivered", Duration::from_secs(20)).await.unwrap();
+    let id = send_handover(cw, from, to, client, json!(["identity", "window", "plan:language", "plan:work"])).await;
     let accepted =
         cw.expect(to, Method::POST, &format!("/api/v1/incoming-handovers/{id}/accept"), None, 200).await.unwrap();
     cw.wait_for(from, &format!("/api/v1/handovers/{id}"), "state", "accepted", Duration::from_secs(20)).await.unwrap();

@@ -20,35 +20,6 @@ async fn add_goal(cw: &Caseworker, at: &DemoOffice, client: &str, area: &str) ->
     cw.expect(at, Method::POST, &format!("/api/v1/clients/{client}/goals"), Some(body), 201).await.unwrap()
 }
 
-/// Drafts and approves a handover; returns its id once delivered.
-async fn send(cw: &Caseworker, from: &DemoOffice, to: &DemoOffice, client: &str, categories: Value) -> String {
-    let consent = cw
-        .expect(
-            from,
-            Method::POST,
-            &format!("/api/v1/clients/{client}/consents"),
-            Some(json!({"recipient": to.id, "categories": categories})),
-            201,
-        )
-        .await
-        .unwrap();
-    let draft = cw
-        .expect(
-            from,
-            Method::POST,
-            "/api/v1/handovers",
-            Some(json!({"client_id": client, "receiver": to.id, "consent_id": consent["id"]})),
-            201,
-        )
-        .await
-        .unwrap();
-    assert_eq!(draft["state"], "draft");
-    let id = draft["id"].as_str().unwrap().to_owned();
-    cw.expect(from, Method::POST, &format!("/api/v1/handovers/{id}/approve"), None, 202).await.unwrap();
-    cw.wait_for(from, &format!("/api/v1/handovers/{id}"), "state", "delivered", Duration::from_secs(20)).await.unwrap();
-    id
-}
-
 #[tokio::test]
 async fn a_client_moves_and_the_clock_keeps_running() {
     let (_work, offices) = spawn_offices(&[STUTTGART, HEIDELBERG]).await;
@@ -91,7 +62,7 @@ async fn a_client_moves_and_the_clock_keeps_running() {
 
     // Consent to identity, window and language only: the health goal and the extension's
     // health grounds stay at Stuttgart.
-    let id = send(&cw, a, b, &cid, json!(["identity", "window", "plan:language"])).await;
+    let id = send_handover(&cw, a, b, &cid, json!(["identity", "window", "plan:language"])).await;
 
     let incoming = cw.expect(b, Method::GET, &format!("/api/v1/incoming-handovers/{id}"), None, 200).await.unwrap();
     assert_eq!(incoming["state"], "received");
@@ -161,7 +132,7 @@ async fn a_declined_handover_leaves_the_client_where_it_was() {
     let cw = Caseworker::new();
     let client = create_client(&cw, a, today() - chrono::Duration::days(30)).await;
     let cid = client["id"].as_str().unwrap().to_owned();
-    let id = send(&cw, a, c, &cid, json!(["identity", "window"])).await;
+    let id = send_handover(&cw, a, c, &cid, json!(["identity", "window"])).await;
     let declined = cw
         .expect(
             c,

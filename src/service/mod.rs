@@ -59,9 +59,9 @@ impl From<StorageError> for ServiceError {
 
 pub type Result<T, E = ServiceError> = std::result::Result<T, E>;
 
-/// Settings of the office's federation behaviour.
+/// Settings of an office: federation timing and the four-eyes rule.
 #[derive(Debug, Clone)]
-pub struct FederationSettings {
+pub struct OfficeSettings {
     /// How long a signed message is valid after it is issued.
     pub message_ttl: chrono::Duration,
     /// The longest wait between two delivery attempts.
@@ -80,7 +80,7 @@ pub struct Office {
     signer: Signer,
     directory: Arc<Directory>,
     client: FederationClient,
-    settings: FederationSettings,
+    settings: OfficeSettings,
     wake_delivery: Notify,
 }
 
@@ -91,7 +91,7 @@ impl Office {
         signer: Signer,
         directory: Arc<Directory>,
         client: FederationClient,
-        settings: FederationSettings,
+        settings: OfficeSettings,
     ) -> Self {
         Self { id: signer.office(), name, storage, signer, directory, client, settings, wake_delivery: Notify::new() }
     }

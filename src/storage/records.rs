@@ -103,7 +103,7 @@ impl OutgoingState {
 }
 
 /// A handover this office sends. Its id is the message id of the handover message.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Serialize)]
 pub struct OutgoingHandover {
     pub id: Uuid,
     pub client_id: ClientId,

@@ -6,8 +6,10 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use chrono::{DateTime, NaiveDate, Utc};
+use reqwest::Method;
 use serde_json::Value;
-use staffel::demo::{self, DemoOffice};
+use serde_json::json;
+use staffel::demo::{self, Caseworker, DemoOffice};
 use staffel::domain::calendar::german_date;
 use staffel::domain::handover::{self, CaseAtSender};
 use staffel::domain::plan::{Author, GoalDraft};
@@ -181,6 +183,34 @@ pub fn handovers_url(o: &DemoOffice) -> String {
 
 pub fn decisions_url(o: &DemoOffice) -> String {
     format!("{}/federation/v1/decisions", o.federation)
+}
+
+/// Records consent to `categories` for `to`, drafts and approves a handover of `client` (the id
+/// at `from`); returns the handover's id once `to` has acknowledged it.
+pub async fn send_handover(
+    cw: &Caseworker,
+    from: &DemoOffice,
+    to: &DemoOffice,
+    client: &str,
+    categories: Value,
+) -> String {
+    let consent = cw
+        .expect(
+            from,
+            Method::POST,
+            &format!("/api/v1/clients/{client}/consents"),
+            Some(json!({"recipient": to.id, "categories": categories})),
+            201,
+        )
+        .await
+        .unwrap();
+    let body = json!({"client_id": client, "receiver": to.id, "consent_id": consent["id"]});
+    let draft = cw.expect(from, Method::POST, "/api/v1/handovers", Some(body), 201).await.unwrap();
+    assert_eq!(draft["state"], "draft");
+    let id = draft["id"].as_str().unwrap().to_owned();
+    cw.expect(from, Method::POST, &format!("/api/v1/handovers/{id}/approve"), None, 202).await.unwrap();
+    cw.wait_for(from, &format!("/api/v1/handovers/{id}"), "state", "delivered", Duration::from_secs(20)).await.unwrap();
+    id
 }
 
 pub async fn stop_all(offices: Vec<DemoOffice>) {

@@ -641,9 +641,9 @@ async fn get_handover(
     State(s): State<ApiState>,
     Manager(account, _): Manager,
     Path(id): Path<String>,
-) -> ApiResult<Json<OutgoingView>> {
+) -> ApiResult<Response> {
     let (handover, outbox) = s.office.outgoing_handover(&s.office.author(&account), parse_id(&id, "handover")?).await?;
-    Ok(Json(OutgoingView::new(&handover, outbox.as_ref())))
+    Ok(Json(OutgoingView::new(&handover, outbox.as_ref())).into_response())
 }
 
 async fn approve_handover(

@@ -11,9 +11,7 @@ use crate::domain::{
     CaseId, ClientId, ClientIdentity, ConsentId, DataCategory, Extension, IntegrationPlan, LegalBasis, OfficeId,
 };
 use crate::federation::Directory;
-use crate::storage::{
-    ClientRecord, ClientStatus, IncomingHandover, IncomingState, OutboxMessage, OutgoingHandover, OutgoingState,
-};
+use crate::storage::{ClientRecord, ClientStatus, IncomingHandover, IncomingState, OutboxMessage, OutgoingHandover};
 
 #[derive(Serialize)]
 pub struct WindowView {
@@ -133,36 +131,18 @@ pub struct DeliveryView {
     pub last_error: Option<String>,
 }
 
+/// A handover this office sends, with the state of its delivery once approved.
 #[derive(Serialize)]
-pub struct OutgoingView {
-    pub id: Uuid,
-    pub client_id: ClientId,
-    pub receiver: OfficeId,
-    pub consent_id: ConsentId,
-    pub state: OutgoingState,
-    pub created_by: String,
-    pub created_at: DateTime<Utc>,
-    pub approved_by: Option<String>,
-    pub approved_at: Option<DateTime<Utc>>,
-    pub decided_at: Option<DateTime<Utc>>,
-    pub decline_reason: Option<String>,
+pub struct OutgoingView<'a> {
+    #[serde(flatten)]
+    pub handover: &'a OutgoingHandover,
     pub delivery: Option<DeliveryView>,
 }
 
-impl OutgoingView {
-    pub fn new(h: &OutgoingHandover, outbox: Option<&OutboxMessage>) -> Self {
+impl<'a> OutgoingView<'a> {
+    pub fn new(handover: &'a OutgoingHandover, outbox: Option<&OutboxMessage>) -> Self {
         Self {
-            id: h.id,
-            client_id: h.client_id,
-            receiver: h.receiver,
-            consent_id: h.consent_id,
-            state: h.state,
-            created_by: h.created_by.clone(),
-            created_at: h.created_at,
-            approved_by: h.approved_by.clone(),
-            approved_at: h.approved_at,
-            decided_at: h.decided_at,
-            decline_reason: h.decline_reason.clone(),
+            handover,
             delivery: outbox.map(|m| DeliveryView {
                 attempts: m.attempts,
                 next_attempt_at: (m.delivered_at.is_none() && m.failed_at.is_none()).then_some(m.next_attempt_at),
