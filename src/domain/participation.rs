@@ -58,6 +58,16 @@ impl Participation {
         !matches!(self.events.last(), Some(ParticipationEvent::Exit { .. }))
     }
 
+    /// Whether the client took part on `day`: not between an exit and the next re-entry. The day
+    /// of an exit still counts (the last session may be that day); a re-entry counts from its day.
+    pub fn takes_part_on(&self, day: NaiveDate) -> bool {
+        let decisive = self.events.iter().rev().find(|e| match e {
+            ParticipationEvent::Exit { on, .. } => *on < day,
+            ParticipationEvent::ReEntry { on, .. } => *on <= day,
+        });
+        !matches!(decisive, Some(ParticipationEvent::Exit { .. }))
+    }
+
     fn check_date(&self, window: &CounsellingWindow, on: NaiveDate, today: NaiveDate) -> Result<(), DomainError> {
         if on > today {
             return Err(DomainError::DateInFuture { date: on, today });
@@ -118,8 +128,9 @@ pub struct CounsellingSession {
     pub recorded_at: DateTime<Utc>,
 }
 
-/// A session may be recorded for a day inside the window, not in the future, while the client
-/// takes part. An ended window refuses it with its last day.
+/// A session may be recorded for a day inside the window, not in the future, on which the client
+/// took part (a session before an exit may be recorded late; none between exit and re-entry).
+/// An ended window refuses it with its last day.
 pub fn check_session(
     window: &CounsellingWindow,
     participation: &Participation,
@@ -135,7 +146,7 @@ pub fn check_session(
     if date > window.last_day() {
         return Err(DomainError::WindowEnded { last_day: window.last_day() });
     }
-    if !participation.is_active() {
+    if !participation.takes_part_on(date) {
         return Err(DomainError::NotActive);
     }
     Ok(())
@@ -162,6 +173,10 @@ mod tests {
         );
         p.re_enter(&window, d("2026-06-01"), "im".into(), d("2026-06-01")).unwrap();
         assert!(p.is_active());
+        // Late records: before the exit yes, in the gap no, after the re-entry yes.
+        assert!(check_session(&window, &p, d("2025-01-10"), d("2026-06-02")).is_ok());
+        assert_eq!(check_session(&window, &p, d("2025-06-01"), d("2026-06-02")), Err(DomainError::NotActive));
+        assert!(check_session(&window, &p, d("2026-06-01"), d("2026-06-02")).is_ok());
         assert_eq!(window.last_day(), d("2027-03-15"));
         assert_eq!(p.re_enter(&window, d("2026-06-02"), "im".into(), d("2026-06-02")), Err(DomainError::AlreadyActive));
     }
