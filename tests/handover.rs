@@ -126,6 +126,34 @@ async fn a_client_moves_and_the_clock_keeps_running() {
 }
 
 #[tokio::test]
+async fn an_area_an_office_added_travels_with_its_own_consent_category() {
+    let (_work, offices) = spawn_offices(&[STUTTGART, HEIDELBERG]).await;
+    let (a, b) = (&offices[0], &offices[1]);
+    let cw = Caseworker::new();
+    let client = create_client(&cw, a, today() - chrono::Duration::days(30)).await;
+    let cid = client["id"].as_str().unwrap().to_owned();
+    add_goal(&cw, a, &cid, "x-driving-licence").await;
+    add_goal(&cw, a, &cid, "work").await;
+    let bad = cw
+        .call(
+            a,
+            Method::POST,
+            &format!("/api/v1/clients/{cid}/goals"),
+            Some(json!({"area": "x-Bad Area", "description": "x", "responsible": {"kind": "client"}})),
+        )
+        .await
+        .unwrap();
+    assert_eq!(bad.1["errors"][0]["pointer"], "/area");
+    let id = send_handover(&cw, a, b, &cid, json!(["identity", "window", "plan:x-driving-licence"])).await;
+    let incoming = cw.expect(b, Method::GET, &format!("/api/v1/incoming-handovers/{id}"), None, 200).await.unwrap();
+    let areas: Vec<&str> =
+        incoming["case"]["plan"]["goals"].as_array().unwrap().iter().map(|g| g["area"].as_str().unwrap()).collect();
+    assert_eq!(areas, ["x-driving-licence"]);
+    assert!(incoming["case"]["consent"]["categories"].as_array().unwrap().contains(&json!("plan:x-driving-licence")));
+    stop_all(offices).await;
+}
+
+#[tokio::test]
 async fn a_declined_handover_leaves_the_client_where_it_was() {
     let (_work, offices) = spawn_offices(&[STUTTGART, FREIBURG]).await;
     let (a, c) = (&offices[0], &offices[1]);

@@ -123,7 +123,7 @@ fn at_nine(day: NaiveDate) -> DateTime<Utc> {
 fn plan_with(areas: &[GoalArea], on: NaiveDate) -> IntegrationPlan {
     let mut plan = IntegrationPlan::default();
     let author = Author { office: stuttgart(), account: "im-a".into() };
-    for &area in areas {
+    for area in areas.iter().cloned() {
         let draft = GoalDraft {
             area,
             description: Text::parse("An invented goal", "description").unwrap(),
@@ -138,7 +138,7 @@ fn plan_with(areas: &[GoalArea], on: NaiveDate) -> IntegrationPlan {
 
 fn consent_to(recipient: OfficeId, areas: &[GoalArea], health: bool, given_on: NaiveDate) -> ConsentGrant {
     let mut categories = BTreeSet::from([DataCategory::Identity, DataCategory::Window]);
-    categories.extend(areas.iter().map(|&a| DataCategory::Plan(a)));
+    categories.extend(areas.iter().map(|a| DataCategory::Plan(a.clone())));
     if health {
         categories.insert(DataCategory::Health);
     }

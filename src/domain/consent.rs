@@ -17,7 +17,7 @@ uuid_id!(
 
 /// What a consent allows to be sent. Each plan area is its own category; data concerning health
 /// (health goals, health-related extension grounds) is a category of its own.
-#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[derive(Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum DataCategory {
     /// Name and date of birth.
     Identity,
@@ -188,7 +188,7 @@ impl ConsentBasis {
             return Err(DomainError::ConsentWrongRecipient { consented: self.recipient, receiver });
         }
         if let Some(missing) = needed.iter().find(|c| !self.categories.contains(c)) {
-            return Err(DomainError::ConsentMissingCategory(*missing));
+            return Err(DomainError::ConsentMissingCategory(missing.clone()));
         }
         if let Some(missing) = LegalBasis::required_for(needed).into_iter().find(|b| !self.legal_bases.contains(b)) {
             return Err(DomainError::ConsentMissingLegalBasis(missing.as_str()));

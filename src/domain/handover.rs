@@ -67,7 +67,7 @@ pub fn prepare(
     case.window.ensure_running(today)?;
     let health = consent.categories.contains(&DataCategory::Health);
     let plan = case.plan.restricted_to(|area| {
-        consent.categories.contains(&DataCategory::Plan(area)) && (area != GoalArea::Health || health)
+        consent.categories.contains(&DataCategory::Plan(area.clone())) && (*area != GoalArea::Health || health)
     });
     let window = case.window.statement(health);
     let basis = consent.basis();
@@ -150,7 +150,7 @@ mod tests {
         ConsentGrant::record(
             ClientId::new(),
             office("08221000"),
-            cats.iter().copied().collect(),
+            cats.iter().cloned().collect(),
             Utc::now(),
             "im".into(),
         )
@@ -252,7 +252,7 @@ mod tests {
         let c = consent(&[DataCategory::Identity, DataCategory::Window, DataCategory::Plan(GoalArea::Language)]);
         let mut case = prepare(at_sender(&f), &c, office("08111000"), office("08221000"), d("2026-11-25")).unwrap();
         // A sender that slips in the work goal anyway.
-        case.plan = f.plan.restricted_to(|a| a != GoalArea::Health);
+        case.plan = f.plan.restricted_to(|a| *a != GoalArea::Health);
         assert_eq!(
             check_incoming(&case, office("08221000"), d("2026-11-25")),
             Err(DomainError::ConsentMissingCategory(DataCategory::Plan(GoalArea::Work)))

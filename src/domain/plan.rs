@@ -14,9 +14,13 @@ uuid_id!(
     GoalId
 );
 
-/// The areas goals are set in, as seen in practice.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "kebab-case")]
+/// The areas goals are set in: the ten seen in practice, and areas an office adds itself.
+///
+/// An added area is named `x-` and a lowercase slug (`x-driving-licence`). It travels like the
+/// others, with its own consent category `plan:x-…`, so offices need no agreement beforehand.
+/// Health matters belong in `health` (a special category under GDPR Art. 9), never in an
+/// added area.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum GoalArea {
     Language,
     School,
@@ -28,9 +32,12 @@ pub enum GoalArea {
     SocialParticipation,
     ResidenceStatus,
     Livelihood,
+    /// An area an office added; the name is checked (`x-` and a slug of at most 40 characters).
+    Added(String),
 }
 
 impl GoalArea {
+    /// The areas seen in practice.
     pub const ALL: [GoalArea; 10] = [
         Self::Language,
         Self::School,
@@ -44,7 +51,7 @@ impl GoalArea {
         Self::Livelihood,
     ];
 
-    pub fn as_str(self) -> &'static str {
+    pub fn as_str(&self) -> &str {
         match self {
             Self::Language => "language",
             Self::School => "school",
@@ -56,11 +63,33 @@ impl GoalArea {
             Self::SocialParticipation => "social-participation",
             Self::ResidenceStatus => "residence-status",
             Self::Livelihood => "livelihood",
+            Self::Added(name) => name,
         }
     }
 
     pub fn parse(s: &str) -> Option<Self> {
-        Self::ALL.into_iter().find(|a| a.as_str() == s)
+        if let Some(known) = Self::ALL.into_iter().find(|a| a.as_str() == s) {
+            return Some(known);
+        }
+        let slug = s.strip_prefix("x-")?;
+        let valid = (1..=40).contains(&slug.len())
+            && slug
+                .split('-')
+                .all(|part| !part.is_empty() && part.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit()));
+        valid.then(|| Self::Added(s.to_owned()))
+    }
+}
+
+impl Serialize for GoalArea {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(self.as_str())
+    }
+}
+
+impl<'de> Deserialize<'de> for GoalArea {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let s = <std::borrow::Cow<'de, str>>::deserialize(d)?;
+        Self::parse(&s).ok_or_else(|| serde::de::Error::custom("unknown goal area (added areas are x-<slug>)"))
     }
 }
 
@@ -259,12 +288,12 @@ impl IntegrationPlan {
     }
 
     pub fn areas(&self) -> BTreeSet<GoalArea> {
-        self.goals.iter().map(|g| g.area).collect()
+        self.goals.iter().map(|g| g.area.clone()).collect()
     }
 
     /// The plan with only the goals whose area passes `keep`, and only their history.
-    pub fn restricted_to(&self, keep: impl Fn(GoalArea) -> bool) -> IntegrationPlan {
-        let goals: Vec<Goal> = self.goals.iter().filter(|g| keep(g.area)).cloned().collect();
+    pub fn restricted_to(&self, keep: impl Fn(&GoalArea) -> bool) -> IntegrationPlan {
+        let goals: Vec<Goal> = self.goals.iter().filter(|g| keep(&g.area)).cloned().collect();
         let ids: BTreeSet<GoalId> = goals.iter().map(|g| g.id).collect();
         let history = self.history.iter().filter(|e| ids.contains(&e.goal_id)).cloned().collect();
         IntegrationPlan { goals, history }
@@ -318,17 +347,27 @@ mod tests {
         let at = Utc::now();
         plan.add_goal(draft(GoalArea::Language), &author("08111000"), at);
         plan.add_goal(draft(GoalArea::Health), &author("08111000"), at);
-        let r = plan.restricted_to(|a| a != GoalArea::Health);
+        let r = plan.restricted_to(|a| *a != GoalArea::Health);
         assert_eq!(r.areas(), [GoalArea::Language].into());
         assert_eq!(r.history.len(), 1);
         assert_eq!(r.history[0].goal_id, r.goals[0].id);
     }
 
     #[test]
+    fn offices_may_add_areas_named_x_slug() {
+        let added = GoalArea::parse("x-driving-licence").unwrap();
+        assert_eq!(added, GoalArea::Added("x-driving-licence".into()));
+        assert_eq!(serde_json::to_value(&added).unwrap(), "x-driving-licence");
+        for bad in ["x-", "x-Driving", "x-a--b", "x-a b", "driving-licence", &format!("x-{}", "a".repeat(41))] {
+            assert_eq!(GoalArea::parse(bad), None, "{bad}");
+        }
+    }
+
+    #[test]
     fn area_names_round_trip() {
         for a in GoalArea::ALL {
-            assert_eq!(GoalArea::parse(a.as_str()), Some(a));
-            assert_eq!(serde_json::to_value(a).unwrap(), serde_json::Value::String(a.as_str().into()));
+            assert_eq!(GoalArea::parse(a.as_str()), Some(a.clone()));
+            assert_eq!(serde_json::to_value(&a).unwrap(), serde_json::Value::String(a.as_str().into()));
         }
     }
 }
