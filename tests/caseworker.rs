@@ -274,6 +274,7 @@ async fn reads_and_writes_are_audited_and_the_notice_is_printable() {
         .unwrap();
     assert_eq!(reviewed["reviews"][0]["note"], "A2 exam passed");
     cw.expect(a, Method::GET, &format!("/api/v1/clients/{id}"), None, 200).await.unwrap();
+    cw.expect(a, Method::GET, "/api/v1/clients?search=Testa", None, 200).await.unwrap();
 
     let http = reqwest::Client::new();
     let page =
@@ -292,12 +293,20 @@ async fn reads_and_writes_are_audited_and_the_notice_is_printable() {
     let actions: Vec<&str> = log.as_array().unwrap().iter().map(|e| e["action"].as_str().unwrap()).collect();
     assert_eq!(
         actions,
-        ["write:client", "write:plan", "write:plan", "read:client", "read:notice", "read:audit-log"],
+        [
+            "write:client",
+            "write:plan",
+            "write:plan",
+            "read:client",
+            "read:client-list",
+            "read:notice",
+            "read:audit-log"
+        ],
         "{log}"
     );
     let accounts: Vec<&str> = log.as_array().unwrap().iter().map(|e| e["account"].as_str().unwrap()).collect();
     let im = format!("im-{STUTTGART}");
     let lead_account = format!("lead-{STUTTGART}");
-    assert_eq!(accounts, [&im, &im, &im, &im, &im, &lead_account]);
+    assert_eq!(accounts, [&im, &im, &im, &im, &im, &im, &lead_account]);
     stop_all(offices).await;
 }

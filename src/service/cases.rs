@@ -54,17 +54,34 @@ impl Office {
         access: Access,
         client: Option<ClientId>,
     ) -> Result<()> {
+        self.audit_each(author, action, access, [client]).await
+    }
+
+    /// One audit entry per client, written together (one disk sync): for lists.
+    pub(crate) async fn audit_each(
+        &self,
+        author: &Author,
+        action: &str,
+        access: Access,
+        clients: impl IntoIterator<Item = Option<ClientId>>,
+    ) -> Result<()> {
         let kind = match access {
             Access::Read => "read",
             Access::Write => "write",
         };
-        let entry = AuditEntry {
-            at: Self::now(),
-            account: author.account.clone(),
-            action: format!("{kind}:{action}"),
-            client_id: client,
-        };
-        self.storage.audit(&entry).await?;
+        let at = Self::now();
+        let entries: Vec<AuditEntry> = clients
+            .into_iter()
+            .map(|client_id| AuditEntry {
+                at,
+                account: author.account.clone(),
+                action: format!("{kind}:{action}"),
+                client_id,
+            })
+            .collect();
+        if !entries.is_empty() {
+            self.storage.audit_all(&entries).await?;
+        }
         Ok(())
     }
 
@@ -124,9 +141,7 @@ impl Office {
     /// A page of clients, each listed one audited as read.
     pub async fn list_clients(&self, author: &Author, query: &ClientQuery) -> Result<(Vec<ClientRecord>, u64)> {
         let (clients, total) = self.storage.list_clients(query).await?;
-        for c in &clients {
-            self.audit(author, "client-list", Access::Read, Some(c.id)).await?;
-        }
+        self.audit_each(author, "client-list", Access::Read, clients.iter().map(|c| Some(c.id))).await?;
         Ok((clients, total))
     }
 
@@ -135,9 +150,7 @@ impl Office {
         let today = Self::today(Self::now());
         let until = today + chrono::Duration::days(i64::from(days));
         let clients = self.storage.windows_ending(today, until, limit).await?;
-        for c in &clients {
-            self.audit(author, "worklist", Access::Read, Some(c.id)).await?;
-        }
+        self.audit_each(author, "worklist", Access::Read, clients.iter().map(|c| Some(c.id))).await?;
         Ok(clients)
     }
 
@@ -145,9 +158,8 @@ impl Office {
         let record = self.read_client(author, id).await?;
         let Some(h) = record.household else { return Ok(vec![record]) };
         let members = self.storage.household_members(h).await?;
-        for m in members.iter().filter(|m| m.id != id) {
-            self.audit(author, "household", Access::Read, Some(m.id)).await?;
-        }
+        let others = members.iter().filter(|m| m.id != id).map(|m| Some(m.id));
+        self.audit_each(author, "household", Access::Read, others).await?;
         Ok(members)
     }
 

@@ -89,6 +89,8 @@ pub trait Storage: Send + Sync + 'static {
 
     // The audit log (append-only).
     async fn audit(&self, entry: &AuditEntry) -> Result<()>;
+    /// Several entries in one transaction (one disk sync for a whole list page).
+    async fn audit_all(&self, entries: &[AuditEntry]) -> Result<()>;
     async fn audit_log(&self, client: ClientId) -> Result<Vec<AuditEntry>>;
 
     // Consents.

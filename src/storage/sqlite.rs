@@ -545,13 +545,21 @@ impl Storage for SqliteStorage {
     }
 
     async fn audit(&self, e: &AuditEntry) -> Result<()> {
-        sqlx::query("INSERT INTO audit_log (at, account, action, client_id) VALUES (?, ?, ?, ?)")
-            .bind(ts(e.at))
-            .bind(&e.account)
-            .bind(&e.action)
-            .bind(e.client_id.map(|c| c.to_string()))
-            .execute(&self.pool)
-            .await?;
+        self.audit_all(std::slice::from_ref(e)).await
+    }
+
+    async fn audit_all(&self, entries: &[AuditEntry]) -> Result<()> {
+        let mut tx = self.begin().await?;
+        for e in entries {
+            sqlx::query("INSERT INTO audit_log (at, account, action, client_id) VALUES (?, ?, ?, ?)")
+                .bind(ts(e.at))
+                .bind(&e.account)
+                .bind(&e.action)
+                .bind(e.client_id.map(|c| c.to_string()))
+                .execute(&mut *tx)
+                .await?;
+        }
+        tx.commit().await?;
         Ok(())
     }
 
