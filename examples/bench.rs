@@ -9,10 +9,10 @@
 
 use std::time::{Duration, Instant};
 
-#[path = "../tests/common/mod.rs"]
-mod common;
+#[path = "../tests/api/harness.rs"]
+mod harness;
 
-use common::*;
+use harness::*;
 
 fn stats(name: &str, mut samples: Vec<Duration>) {
     samples.sort();
@@ -71,7 +71,7 @@ async fn main() {
     for _ in 0..10 {
         let t = Instant::now();
         let mut sink = Vec::new();
-        assert!(staffel::demo::run(&certs(), &mut sink).await.unwrap());
+        assert!(staffel::demo::run(&certs(), &staffel::clock::Clock::system(), &mut sink).await.unwrap());
         demos.push(t.elapsed());
     }
     stats("demo: two offices, one whole handover", demos);

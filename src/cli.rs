@@ -74,7 +74,9 @@ pub async fn run(cli: Cli) -> ExitCode {
             let result = async {
                 let config = Config::load(&config).map_err(|e| e.to_string())?;
                 let listeners = Listeners::bind(&config).await.map_err(|e| format!("cannot bind: {e}"))?;
-                let server = Server::build(&config, listeners).await.map_err(|e| e.to_string())?;
+                let server = Server::build(&config, listeners, crate::clock::Clock::system())
+                    .await
+                    .map_err(|e| e.to_string())?;
                 server.run(shutdown_signal()).await.map_err(|e| e.to_string())
             }
             .await;
@@ -104,7 +106,7 @@ pub async fn run(cli: Cli) -> ExitCode {
         }
         Command::Demo { certs } => {
             init_tracing("error");
-            match crate::demo::run(&certs, &mut std::io::stdout()).await {
+            match crate::demo::run(&certs, &crate::clock::Clock::system(), &mut std::io::stdout()).await {
                 Ok(true) => ExitCode::SUCCESS,
                 Ok(false) => ExitCode::FAILURE,
                 Err(e) => {

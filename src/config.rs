@@ -41,6 +41,33 @@ pub struct Config {
     pub api: ApiConfig,
     #[serde(default)]
     pub delivery: DeliveryConfig,
+    #[serde(default)]
+    pub limits: LimitsConfig,
+}
+
+/// Bounds on the connections of each listener (federation and caseworker API alike).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct LimitsConfig {
+    /// Open connections per listener.
+    pub max_connections: usize,
+    /// Open connections per listener from one IP address (trusted proxies excepted).
+    pub max_connections_per_source: usize,
+    /// Once a request head has begun, the seconds it may take to arrive in full.
+    pub request_head_timeout_secs: u64,
+    /// Seconds a connection with no request in progress stays open.
+    pub idle_timeout_secs: u64,
+}
+
+impl Default for LimitsConfig {
+    fn default() -> Self {
+        Self {
+            max_connections: 1024,
+            max_connections_per_source: 64,
+            request_head_timeout_secs: 10,
+            idle_timeout_secs: 60,
+        }
+    }
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -110,11 +137,15 @@ pub struct ApiConfig {
     /// The caseworker API listener. Plain HTTP: keep it on loopback or behind a TLS proxy.
     pub listen: SocketAddr,
     pub managers: Vec<ManagerConfig>,
+    /// Reverse proxies in front of the API: requests from these addresses are attributed to the
+    /// address their `X-Forwarded-For` names (for login throttling), and their connections count
+    /// only towards the total connection limit.
+    pub trusted_proxies: Vec<std::net::IpAddr>,
 }
 
 impl Default for ApiConfig {
     fn default() -> Self {
-        Self { listen: ([127, 0, 0, 1], 8080).into(), managers: Vec::new() }
+        Self { listen: ([127, 0, 0, 1], 8080).into(), managers: Vec::new(), trusted_proxies: Vec::new() }
     }
 }
 

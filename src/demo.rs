@@ -9,8 +9,8 @@ use std::time::{Duration, Instant};
 use serde_json::{Value, json};
 use tokio::net::TcpListener;
 
+use crate::clock::Clock;
 use crate::config::Config;
-use crate::domain::calendar::german_date;
 use crate::federation::directory::DirectoryFile;
 use crate::pki::dev;
 use crate::server::{Listeners, Server};
@@ -41,6 +41,8 @@ pub struct DemoOffice {
     pub token: String,
     /// Its database URL.
     pub database: String,
+    /// The clock the office reads (shared by all offices started together).
+    pub clock: Clock,
     shutdown: Option<tokio::sync::oneshot::Sender<()>>,
     task: Option<tokio::task::JoinHandle<Result<(), crate::server::ServerError>>>,
 }
@@ -55,6 +57,7 @@ impl DemoOffice {
             federation: self.federation.clone(),
             token: token.to_owned(),
             database: self.database.clone(),
+            clock: self.clock.clone(),
             shutdown: None,
             task: None,
         }
@@ -71,23 +74,29 @@ impl DemoOffice {
     }
 }
 
-/// Starts the named development offices on loopback port 0, with databases and a directory
-/// (listing the real ports) in `work`.
-pub async fn start_dev_offices(certs: &Path, work: &Path, ids: &[&str]) -> Result<Vec<DemoOffice>, DemoError> {
-    start_dev_offices_with(certs, work, ids, |_| {}).await
-}
-
-/// Like [`start_dev_offices`], with a change to each config before the office starts.
-pub async fn start_dev_offices_with(
+/// Starts the named development offices on loopback port 0, all reading the time from `clock`,
+/// with databases and a directory (listing the real ports) in `work`; `configure` may change
+/// each config before its office starts.
+///
+/// The directory lists every development office. Those not started get the address of a port
+/// bound here that closes every connection at once, so nothing is ever sent to a port this
+/// process was not given (say, a development office a developer runs on its default port).
+pub async fn start_dev_offices(
     certs: &Path,
     work: &Path,
     ids: &[&str],
+    clock: &Clock,
     configure: impl Fn(&mut Config),
 ) -> Result<Vec<DemoOffice>, DemoError> {
     let dir_file = dev::directory_path(certs);
     let bytes = std::fs::read(&dir_file).map_err(|_| DemoError::MissingPki(certs.display().to_string()))?;
     let mut directory: DirectoryFile =
         serde_json::from_slice(&bytes).map_err(|e| DemoError::Step(format!("directory: {e}")))?;
+    for entry in directory.offices.iter_mut().filter(|e| !ids.contains(&e.id.as_str())) {
+        let door = TcpListener::bind("127.0.0.1:0").await?;
+        entry.federation_url = format!("https://127.0.0.1:{}", door.local_addr()?.port());
+        tokio::spawn(closed_door(door));
+    }
     let mut prepared = Vec::new();
     for id in ids {
         let config_path = dev::office_paths(certs, id).config;
@@ -111,7 +120,7 @@ pub async fn start_dev_offices_with(
     std::fs::write(work.join("directory.json"), serde_json::to_vec_pretty(&directory).expect("serialises"))?;
     let mut offices = Vec::new();
     for (config, listeners) in prepared {
-        let server = Server::build(&config, listeners).await?;
+        let server = Server::build(&config, listeners, clock.clone()).await?;
         let api = format!("http://{}", server.api_addr()?);
         let federation = format!("https://127.0.0.1:{}", server.federation_addr()?.port());
         let (tx, rx) = tokio::sync::oneshot::channel::<()>();
@@ -125,11 +134,19 @@ pub async fn start_dev_offices_with(
             federation,
             token: dev::dev_token(config.office.id.as_str()),
             database: config.database.url.clone(),
+            clock: clock.clone(),
             shutdown: Some(tx),
             task: Some(task),
         });
     }
     Ok(offices)
+}
+
+/// Accepts connections and closes them at once: an office that is down.
+async fn closed_door(listener: TcpListener) {
+    while let Ok((stream, _)) = listener.accept().await {
+        drop(stream);
+    }
 }
 
 /// A small client of the caseworker API.
@@ -216,12 +233,13 @@ fn s(v: &Value) -> String {
     v.as_str().map_or_else(|| v.to_string(), str::to_owned)
 }
 
-/// Runs the demo with the development PKI in `certs`; returns whether both last days agree.
-pub async fn run(certs: &Path, out: &mut impl Write) -> Result<bool, DemoError> {
+/// Runs the demo with the development PKI in `certs`, the offices reading the time from
+/// `clock`; returns whether both last days agree.
+pub async fn run(certs: &Path, clock: &Clock, out: &mut impl Write) -> Result<bool, DemoError> {
     use reqwest::Method;
     let started = Instant::now();
     let work = tempfile::tempdir()?;
-    let offices = start_dev_offices(certs, work.path(), &["08111000", "08221000"]).await?;
+    let offices = start_dev_offices(certs, work.path(), &["08111000", "08221000"], clock, |_| {}).await?;
     let (a, b) = (&offices[0], &offices[1]);
     let cw = Caseworker::new();
     let mut step = 0;
@@ -233,7 +251,7 @@ pub async fn run(certs: &Path, out: &mut impl Write) -> Result<bool, DemoError> 
         say(out, format!("{} ({}) is up: caseworker API {}, federation over mutual TLS", o.name, o.id, o.api))?;
     }
 
-    let first_session = german_date(chrono::Utc::now()) - chrono::Duration::days(500);
+    let first_session = clock.today() - chrono::Duration::days(500);
     let client = cw
         .expect(
             a,

@@ -11,11 +11,13 @@
 //! - [`server`], [`config`], [`cli`], [`demo`]: running it.
 
 pub mod cli;
+pub mod clock;
 pub mod config;
 pub mod demo;
 pub mod domain;
 pub mod federation;
 pub mod http;
+pub mod ijson;
 pub mod notice;
 pub mod pki;
 pub mod server;

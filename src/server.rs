@@ -12,12 +12,14 @@ use std::time::Duration;
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 
+use crate::clock::Clock;
 use crate::config::Config;
 use crate::federation::directory::DirectoryError;
 use crate::federation::jws::SignerError;
 use crate::federation::tls::{self, TlsError};
 use crate::federation::{Directory, FederationClient, Signer};
 use crate::http::api::{Accounts, ApiState};
+use crate::http::serve::{Limits, Transport, serve};
 use crate::pki::{self, PkiError};
 use crate::service::{Office, OfficeSettings};
 use crate::storage::{self, StorageError};
@@ -72,15 +74,35 @@ pub struct Server {
     listeners: Listeners,
     accounts: Arc<Accounts>,
     max_body_bytes: usize,
+    federation_limits: Limits,
+    api_limits: Limits,
+    trusted_proxies: Vec<std::net::IpAddr>,
 }
 
 impl Server {
-    /// Loads and checks everything the office needs; nothing is served yet.
-    pub async fn build(config: &Config, listeners: Listeners) -> Result<Self, ServerError> {
+    /// Loads and checks everything the office needs; nothing is served yet. The office reads the
+    /// time from `clock` ([`Clock::system`] in production).
+    pub async fn build(config: &Config, listeners: Listeners, clock: Clock) -> Result<Self, ServerError> {
         let f = &config.federation;
         let max_ttl = u64::try_from(crate::service::inbound::MAX_LIFETIME.num_seconds()).unwrap_or(u64::MAX);
         if !(60..=max_ttl).contains(&f.message_ttl_secs) {
             return Err(ServerError::Config("federation.message_ttl_secs must lie between 60 and 2592000 (30 days)"));
+        }
+        let l = &config.limits;
+        if l.max_connections == 0 || l.max_connections_per_source == 0 {
+            return Err(ServerError::Config(
+                "limits.max_connections and max_connections_per_source must be at least 1",
+            ));
+        }
+        if l.request_head_timeout_secs == 0 || l.idle_timeout_secs == 0 {
+            return Err(ServerError::Config(
+                "limits.request_head_timeout_secs and idle_timeout_secs must be at least 1",
+            ));
+        }
+        if config.api.managers.iter().any(|m| crate::domain::text::check_account(&m.account).is_err()) {
+            return Err(ServerError::Config(
+                "api.managers: an account name is 1-200 characters, no control character, no blank at either end",
+            ));
         }
         let ca = pki::load_certs(&f.ca)?;
         let chain = pki::load_certs(&f.cert)?;
@@ -130,7 +152,8 @@ impl Server {
             four_eyes: config.office.four_eyes,
         };
         crate::federation::schema::warm_up();
-        let office = Arc::new(Office::new(config.office.name.clone(), storage, signer, directory, client, settings));
+        let office =
+            Arc::new(Office::new(config.office.name.clone(), storage, signer, directory, client, settings, clock));
         let accounts = Arc::new(Accounts::new(
             config.api.managers.iter().map(|m| (m.token_sha256.clone(), m.account.clone(), m.role)),
         ));
@@ -139,7 +162,25 @@ impl Server {
                 "the caseworker API listens beyond loopback over plain HTTP; put a TLS proxy in front of it"
             );
         }
-        Ok(Self { office, tls: server_tls, listeners, accounts, max_body_bytes: f.max_body_bytes })
+        let limits = Limits {
+            max_connections: l.max_connections,
+            max_connections_per_source: l.max_connections_per_source,
+            exempt_sources: Vec::new(),
+            handshake_timeout: Duration::from_secs(10),
+            request_head_timeout: Duration::from_secs(l.request_head_timeout_secs),
+            idle_timeout: Duration::from_secs(l.idle_timeout_secs),
+        };
+        let api_limits = Limits { exempt_sources: config.api.trusted_proxies.clone(), ..limits.clone() };
+        Ok(Self {
+            office,
+            tls: server_tls,
+            listeners,
+            accounts,
+            max_body_bytes: f.max_body_bytes,
+            federation_limits: limits,
+            api_limits,
+            trusted_proxies: config.api.trusted_proxies.clone(),
+        })
     }
 
     pub fn office(&self) -> Arc<Office> {
@@ -164,25 +205,34 @@ impl Server {
             api = %self.listeners.api.local_addr()?,
             "office serving"
         );
-        let federation = tokio::spawn(crate::http::serve::serve_mtls(
+        let federation = tokio::spawn(serve(
             self.listeners.federation,
-            self.tls,
+            Transport::MutualTls(self.tls),
             crate::http::federation::router(office.clone(), self.max_body_bytes),
+            self.federation_limits,
+            "federation",
             token.clone().cancelled_owned(),
         ));
-        let api = tokio::spawn(crate::http::serve::serve_plain(
+        let state = ApiState {
+            office: office.clone(),
+            accounts: self.accounts,
+            trusted_proxies: Arc::new(self.trusted_proxies),
+        };
+        let api = tokio::spawn(serve(
             self.listeners.api,
-            crate::http::api::router(ApiState { office: office.clone(), accounts: self.accounts }),
+            Transport::Plain,
+            crate::http::api::router(state),
+            self.api_limits,
+            "api",
             token.clone().cancelled_owned(),
         ));
         let worker = tokio::spawn(office.run_delivery(token.clone().cancelled_owned()));
         shutdown.await;
         token.cancel();
         let (f, a, w) = tokio::join!(federation, api, worker);
-        for joined in [f.err(), w.err()].into_iter().flatten() {
+        for joined in [f.err(), a.err(), w.err()].into_iter().flatten() {
             tracing::error!(error = %joined, "task ended abnormally");
         }
-        a.map_err(|e| std::io::Error::other(e.to_string()))??;
         tracing::info!("office stopped");
         Ok(())
     }

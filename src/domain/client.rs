@@ -7,12 +7,32 @@ use serde::{Deserialize, Serialize};
 
 use super::PersonName;
 
+/// Reads a UUID only in its canonical form: 36 characters, lowercase hexadecimal, hyphens at
+/// positions 9, 14, 19 and 24 (`0f1e2d3c-4b5a-4978-8695-a4b3c2d1e0f9`). The braced, URN, upper
+/// case and hyphen-less spellings other parsers accept are refused: one id, one spelling.
+pub fn parse_canonical_uuid(s: &str) -> Option<uuid::Uuid> {
+    let b = s.as_bytes();
+    let canonical = b.len() == 36
+        && b.iter().enumerate().all(|(i, c)| match i {
+            8 | 13 | 18 | 23 => *c == b'-',
+            _ => c.is_ascii_digit() || (b'a'..=b'f').contains(c),
+        });
+    if canonical { uuid::Uuid::parse_str(s).ok() } else { None }
+}
+
 macro_rules! uuid_id {
     ($(#[$doc:meta])* $name:ident) => {
         $(#[$doc])*
-        #[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+        #[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, ::serde::Serialize)]
         #[serde(transparent)]
         pub struct $name(::uuid::Uuid);
+
+        impl<'de> ::serde::Deserialize<'de> for $name {
+            fn deserialize<D: ::serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+                let s = <::std::borrow::Cow<'de, str>>::deserialize(d)?;
+                Self::parse(&s).ok_or_else(|| ::serde::de::Error::custom("not a UUID in canonical form (lowercase, hyphenated)"))
+            }
+        }
 
         impl $name {
             pub fn new() -> Self {
@@ -21,8 +41,9 @@ macro_rules! uuid_id {
             pub fn from_uuid(id: ::uuid::Uuid) -> Self {
                 Self(id)
             }
+            /// Reads the canonical form only ([`parse_canonical_uuid`]).
             pub fn parse(s: &str) -> Option<Self> {
-                ::uuid::Uuid::parse_str(s).ok().map(Self)
+                $crate::domain::client::parse_canonical_uuid(s).map(Self)
             }
             pub fn as_uuid(&self) -> ::uuid::Uuid {
                 self.0

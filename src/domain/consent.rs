@@ -177,6 +177,7 @@ pub struct ConsentBasis {
     pub recipient: OfficeId,
     pub categories: BTreeSet<DataCategory>,
     pub legal_bases: BTreeSet<LegalBasis>,
+    #[serde(with = "crate::domain::time::ts")]
     pub given_at: DateTime<Utc>,
     pub witnessed_by: String,
 }
@@ -201,6 +202,11 @@ impl ConsentBasis {
 mod tests {
     use super::*;
 
+    /// A fixed instant: the tests never read the system clock.
+    fn at() -> DateTime<Utc> {
+        "2026-11-20T10:00:00Z".parse().unwrap()
+    }
+
     fn office(s: &str) -> OfficeId {
         OfficeId::parse(s).unwrap()
     }
@@ -217,12 +223,9 @@ mod tests {
     #[test]
     fn health_needs_explicit_consent() {
         let cats: BTreeSet<_> = [DataCategory::Identity, DataCategory::Health].into();
-        let g = ConsentGrant::record(ClientId::new(), office("08221000"), cats, Utc::now(), "im".into()).unwrap();
+        let g = ConsentGrant::record(ClientId::new(), office("08221000"), cats, at(), "im".into()).unwrap();
         assert!(g.legal_bases.contains(&LegalBasis::ExplicitConsentHealth));
-        assert!(
-            ConsentGrant::record(ClientId::new(), office("08221000"), BTreeSet::new(), Utc::now(), "im".into())
-                .is_err()
-        );
+        assert!(ConsentGrant::record(ClientId::new(), office("08221000"), BTreeSet::new(), at(), "im".into()).is_err());
     }
 
     #[test]
@@ -230,9 +233,7 @@ mod tests {
         let cats: BTreeSet<_> =
             [DataCategory::Identity, DataCategory::Window, DataCategory::Plan(GoalArea::Work)].into();
         let mut basis =
-            ConsentGrant::record(ClientId::new(), office("08221000"), cats.clone(), Utc::now(), "im".into())
-                .unwrap()
-                .basis();
+            ConsentGrant::record(ClientId::new(), office("08221000"), cats.clone(), at(), "im".into()).unwrap().basis();
         assert!(basis.covers(&cats, office("08221000")).is_ok());
         assert!(matches!(basis.covers(&cats, office("08311000")), Err(DomainError::ConsentWrongRecipient { .. })));
         let mut more = cats.clone();

@@ -1,5 +1,6 @@
 use chrono::NaiveDate;
 
+use super::window::WindowConflict;
 use super::{DataCategory, OfficeId};
 
 /// A rule of the domain was broken. Messages name the rule, never personal data.
@@ -67,4 +68,10 @@ pub enum DomainError {
     SamePerson,
     #[error("no pending extension request with this id")]
     UnknownRequest,
+    #[error("the received window contradicts the one this office holds for the case: {}", .0.as_str())]
+    WindowConflict(WindowConflict),
+    #[error("this office holds the case as active; a case is active at one office at a time")]
+    CaseActiveHere,
+    #[error("the client has an open handover; a second one only after it is declined or cancelled")]
+    HandoverOpen,
 }

@@ -92,7 +92,7 @@ pub fn check_incoming(
     if case.plan.history.iter().any(|e| !case.plan.goals.iter().any(|g| g.id == e.goal_id)) {
         return Err(DomainError::HistoryWithoutGoal);
     }
-    if super::calendar::german_date(case.consent.given_at) > today {
+    if super::time::german_date(case.consent.given_at) > today {
         return Err(DomainError::ConsentInFuture);
     }
     case.consent.covers(&disclosed_categories(&case.window, &case.plan), receiver)?;
@@ -100,11 +100,38 @@ pub fn check_incoming(
     Ok(window)
 }
 
+/// What a receiving office already holds of a case (the client moves back).
+pub struct HeldCase<'a> {
+    /// Whether the office's record of the case is active (not moved out).
+    pub active: bool,
+    pub window: &'a CounsellingWindow,
+}
+
+/// The window a received case continues with at the receiving office. One case, one active
+/// office: a case this office holds as active is refused. One case, one window: for a case held
+/// before, the received window must keep the held first session and every held extension
+/// ([`CounsellingWindow::continue_with`]); what this office recorded itself is kept.
+pub fn continue_case(
+    received: &CounsellingWindow,
+    held: Option<HeldCase<'_>>,
+) -> Result<CounsellingWindow, DomainError> {
+    match held {
+        None => Ok(received.clone()),
+        Some(h) if h.active => Err(DomainError::CaseActiveHere),
+        Some(h) => h.window.continue_with(received),
+    }
+}
+
 #[cfg(test)]
 mod tests {
-    use chrono::Utc;
+    use chrono::{DateTime, Utc};
 
     use super::*;
+
+    /// A fixed instant: the tests never read the system clock.
+    fn at() -> DateTime<Utc> {
+        "2026-11-20T10:00:00Z".parse().unwrap()
+    }
     use crate::domain::plan::{Author, GoalDraft};
     use crate::domain::{ClientId, ExtensionGrounds, ExtensionReason, PersonName, Responsible, Text};
 
@@ -141,20 +168,14 @@ mod tests {
                 responsible: Responsible::IntegrationManager,
                 target_date: None,
             };
-            plan.add_goal(draft, &author, Utc::now());
+            plan.add_goal(draft, &author, at());
         }
         Fixture { identity, window, plan }
     }
 
     fn consent(cats: &[DataCategory]) -> ConsentGrant {
-        ConsentGrant::record(
-            ClientId::new(),
-            office("08221000"),
-            cats.iter().cloned().collect(),
-            Utc::now(),
-            "im".into(),
-        )
-        .unwrap()
+        ConsentGrant::record(ClientId::new(), office("08221000"), cats.iter().cloned().collect(), at(), "im".into())
+            .unwrap()
     }
 
     fn at_sender(f: &Fixture) -> CaseAtSender<'_> {
@@ -208,7 +229,7 @@ mod tests {
             DomainError::ConsentWrongRecipient { .. }
         ));
         let mut withdrawn = c.clone();
-        withdrawn.withdraw(Utc::now());
+        withdrawn.withdraw(at());
         assert_eq!(
             prepare(at_sender(&f), &withdrawn, office("08111000"), office("08221000"), d("2026-11-25")).unwrap_err(),
             DomainError::ConsentWithdrawn

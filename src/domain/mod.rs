@@ -15,6 +15,7 @@ pub mod participation;
 pub mod plan;
 pub mod staff;
 pub mod text;
+pub mod time;
 pub mod window;
 
 pub use client::{CaseId, ClientId, ClientIdentity};

@@ -125,6 +125,7 @@ pub struct CounsellingSession {
     pub date: NaiveDate,
     pub note: Text,
     pub recorded_by: String,
+    #[serde(with = "crate::domain::time::ts")]
     pub recorded_at: DateTime<Utc>,
 }
 

@@ -173,6 +173,7 @@ pub enum PlanChange {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct PlanEvent {
+    #[serde(with = "crate::domain::time::ts")]
     pub at: DateTime<Utc>,
     pub office: OfficeId,
     pub actor: String,
@@ -304,6 +305,11 @@ impl IntegrationPlan {
 mod tests {
     use super::*;
 
+    /// A fixed instant: the tests never read the system clock.
+    fn at() -> DateTime<Utc> {
+        "2026-11-20T10:00:00Z".parse().unwrap()
+    }
+
     fn author(office: &str) -> Author {
         Author { office: OfficeId::parse(office).unwrap(), account: "im-test".into() }
     }
@@ -321,7 +327,7 @@ mod tests {
     #[test]
     fn changes_are_recorded_with_office_and_kind() {
         let mut plan = IntegrationPlan::default();
-        let at = Utc::now();
+        let at = at();
         let id = plan.add_goal(draft(GoalArea::Language), &author("08111000"), at).id;
         let patch = GoalPatch { status: Some(GoalStatus::InProgress), ..Default::default() };
         plan.update_goal(id, patch, &author("08221000"), at).unwrap();
@@ -344,7 +350,7 @@ mod tests {
     #[test]
     fn restriction_drops_goals_and_their_history() {
         let mut plan = IntegrationPlan::default();
-        let at = Utc::now();
+        let at = at();
         plan.add_goal(draft(GoalArea::Language), &author("08111000"), at);
         plan.add_goal(draft(GoalArea::Health), &author("08111000"), at);
         let r = plan.restricted_to(|a| *a != GoalArea::Health);

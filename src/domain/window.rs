@@ -182,6 +182,65 @@ impl CounsellingWindow {
     pub fn has_health_grounds(&self) -> bool {
         self.extensions.iter().any(|e| e.grounds.as_ref().is_some_and(ExtensionGrounds::is_health_data))
     }
+
+    /// The window a case continues with when an office that holds it receives it again (the
+    /// client moves back). A window only ever grows: the received first session must be the held
+    /// one, and every held extension must be among the received ones, with the same months and
+    /// decision date; extensions may only be added. Otherwise the received window is refused,
+    /// naming the part that conflicts; nothing is merged.
+    ///
+    /// What this office recorded itself it keeps: a held extension keeps its grounds and decider
+    /// (another office may have received it without its grounds, for lack of consent to health
+    /// data); a received extension that carries grounds the held copy lacks brings them; added
+    /// extensions come as received.
+    pub fn continue_with(&self, received: &CounsellingWindow) -> Result<CounsellingWindow, DomainError> {
+        if received.first_session != self.first_session {
+            return Err(DomainError::WindowConflict(WindowConflict::FirstSession));
+        }
+        let mut held: Vec<Option<&Extension>> = self.extensions.iter().map(Some).collect();
+        let mut merged = Vec::with_capacity(received.extensions.len());
+        for r in &received.extensions {
+            let same = held
+                .iter_mut()
+                .find(|h| h.is_some_and(|h| h.months == r.months && h.decided_on == r.decided_on))
+                .and_then(Option::take);
+            merged.push(match same {
+                Some(h) if h.grounds.is_some() || r.grounds.is_none() => h.clone(),
+                Some(h) => Extension { grounds: r.grounds.clone(), ..h.clone() },
+                None => r.clone(),
+            });
+        }
+        if held.iter().any(Option::is_some) {
+            return Err(DomainError::WindowConflict(WindowConflict::ExtensionDropped));
+        }
+        CounsellingWindow::from_parts(self.first_session, merged)
+    }
+}
+
+/// The part of a held window that a received window contradicts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum WindowConflict {
+    /// The received first session is not the held one.
+    FirstSession,
+    /// An extension this office holds is missing from the received window.
+    ExtensionDropped,
+}
+
+impl WindowConflict {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::FirstSession => "first-session",
+            Self::ExtensionDropped => "extension-dropped",
+        }
+    }
+
+    /// Where in a handover payload the conflicting part is.
+    pub fn pointer(self) -> &'static str {
+        match self {
+            Self::FirstSession => "/case/window/first_session",
+            Self::ExtensionDropped => "/case/window/extensions",
+        }
+    }
 }
 
 /// An extension asked for where four eyes are required, waiting for a team lead's approval.
@@ -301,6 +360,33 @@ mod tests {
             bad.verify(d("2026-11-25")),
             Err(DomainError::LastDayInconsistent { stated: d("2027-03-15"), computed: d("2027-06-15") })
         );
+    }
+
+    #[test]
+    fn a_held_window_only_ever_grows() {
+        let mut held = CounsellingWindow::open(d("2024-03-15"), d("2024-03-15")).unwrap();
+        held.grant_extension(3, grounds(ExtensionReason::MentalIllness), "im-a".into(), d("2026-01-01")).unwrap();
+        // Sent without the health grounds, extended elsewhere by 2 months.
+        let mut received =
+            CounsellingWindow::from_parts(held.first_session(), held.statement(false).extensions).unwrap();
+        received.grant_extension(2, grounds(ExtensionReason::Illiteracy), "im-b".into(), d("2026-06-01")).unwrap();
+        let merged = held.continue_with(&received).unwrap();
+        assert_eq!(merged.last_day(), d("2027-08-15"));
+        // The grounds recorded here come back with the record.
+        assert_eq!(merged.extensions()[0].grounds, held.extensions()[0].grounds);
+        assert_eq!(merged.extensions()[1].decided_by, "im-b");
+
+        let later = CounsellingWindow::open(d("2024-04-01"), d("2024-04-01")).unwrap();
+        assert_eq!(held.continue_with(&later), Err(DomainError::WindowConflict(WindowConflict::FirstSession)));
+        let dropped = CounsellingWindow::open(d("2024-03-15"), d("2024-03-15")).unwrap();
+        assert_eq!(held.continue_with(&dropped), Err(DomainError::WindowConflict(WindowConflict::ExtensionDropped)));
+        // Same months on another day is another extension: the held one is still missing.
+        let mut moved = CounsellingWindow::open(d("2024-03-15"), d("2024-03-15")).unwrap();
+        moved.grant_extension(3, grounds(ExtensionReason::MentalIllness), "im-a".into(), d("2026-01-02")).unwrap();
+        assert_eq!(held.continue_with(&moved), Err(DomainError::WindowConflict(WindowConflict::ExtensionDropped)));
+        // A received window with the grounds the held copy lacks brings them.
+        let bare = CounsellingWindow::from_parts(held.first_session(), held.statement(false).extensions).unwrap();
+        assert_eq!(bare.continue_with(&held).unwrap(), held);
     }
 
     #[test]

@@ -14,8 +14,10 @@ pub const ALG: &str = "ES256";
 
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
 pub enum JwsError {
-    #[error("not a compact JWS with a JSON header naming alg ES256, a kid and the expected typ")]
+    #[error("not a compact JWS whose header is exactly alg ES256, a kid and the expected typ")]
     Malformed,
+    #[error("the JWS header is not I-JSON: {0}")]
+    NotIJson(crate::ijson::IJsonError),
     #[error("no office in the directory has the key id of this signature")]
     UnknownKey,
     #[error("the signature does not verify with the key named by kid")]
@@ -72,26 +74,40 @@ pub struct Verified {
     pub payload: Vec<u8>,
 }
 
-#[derive(serde::Deserialize)]
+/// The protected header of a protocol v1 JWS: exactly `alg`, `kid` and `typ`.
 struct Header {
-    alg: String,
     kid: String,
-    typ: Option<String>,
 }
 
-/// Verifies a compact JWS: the header must name ES256, a kid and the expected `typ` (so a
-/// signed receipt cannot pass for a decision); the kid must be in the directory; the signature
-/// must verify with that key.
+/// Reads the protected header strictly: base64url without padding of an I-JSON object whose
+/// members are exactly `alg` (`ES256`), `kid` (not empty) and `typ` (the expected type), each a
+/// string. Anything more (`crit`, `b64`, `jwk`, `jku`, `x5c`, `cty`, ...) is refused: the key
+/// comes from the directory only, and no extension changes what the signature means.
+fn header(encoded: &str, typ: &str) -> Result<Header, JwsError> {
+    let bytes = URL_SAFE_NO_PAD.decode(encoded).map_err(|_| JwsError::Malformed)?;
+    let value = crate::ijson::parse(&bytes).map_err(JwsError::NotIJson)?;
+    let serde_json::Value::Object(members) = value else {
+        return Err(JwsError::Malformed);
+    };
+    if members.len() != 3 {
+        return Err(JwsError::Malformed);
+    }
+    let member = |name: &str| members.get(name).and_then(serde_json::Value::as_str);
+    match (member("alg"), member("kid"), member("typ")) {
+        (Some(ALG), Some(kid), Some(t)) if t == typ && !kid.is_empty() => Ok(Header { kid: kid.to_owned() }),
+        _ => Err(JwsError::Malformed),
+    }
+}
+
+/// Verifies a compact JWS: the header must be exactly `alg` ES256, a `kid` and the expected
+/// `typ` (so a signed receipt cannot pass for a decision); the kid must be in the directory;
+/// the signature must verify with that key.
 pub fn verify(compact: &str, directory: &Directory, typ: &str) -> Result<Verified, JwsError> {
     let mut parts = compact.split('.');
     let (Some(h), Some(_), Some(_), None) = (parts.next(), parts.next(), parts.next(), parts.next()) else {
         return Err(JwsError::Malformed);
     };
-    let header_bytes = URL_SAFE_NO_PAD.decode(h).map_err(|_| JwsError::Malformed)?;
-    let header: Header = serde_json::from_slice(&header_bytes).map_err(|_| JwsError::Malformed)?;
-    if header.alg != ALG || header.typ.as_deref() != Some(typ) {
-        return Err(JwsError::Malformed);
-    }
+    let header = header(h, typ)?;
     let (signer, verifier) = directory.key(&header.kid).ok_or(JwsError::UnknownKey)?;
     let (payload, _) = josekit::jws::deserialize_compact(compact, verifier).map_err(|_| JwsError::BadSignature)?;
     Ok(Verified { signer, kid: header.kid, payload })

@@ -124,13 +124,21 @@ impl FederationClient {
         message_id: Uuid,
         sent: &str,
     ) -> Result<Receipt, OutboundError> {
-        let verified = jws::verify(body, &self.directory, MessageKind::Receipt.type_name())
-            .map_err(|_| OutboundError::BadReceipt("signature"))?;
+        let verified = jws::verify(body, &self.directory, MessageKind::Receipt.type_name()).map_err(|e| {
+            OutboundError::BadReceipt(match e {
+                jws::JwsError::Malformed => {
+                    "not a compact JWS with exactly alg ES256, a kid and typ staffel.receipt.v1"
+                }
+                jws::JwsError::NotIJson(_) => "its JWS header is not I-JSON",
+                jws::JwsError::UnknownKey => "its kid is not in the directory",
+                jws::JwsError::BadSignature => "its signature does not verify",
+            })
+        })?;
         if verified.signer != from {
             return Err(OutboundError::BadReceipt("signed by another office"));
         }
-        let value: serde_json::Value =
-            serde_json::from_slice(&verified.payload).map_err(|_| OutboundError::BadReceipt("not JSON"))?;
+        let value = crate::ijson::parse(&verified.payload)
+            .map_err(|_| OutboundError::BadReceipt("its payload is not I-JSON"))?;
         schema::validate(MessageKind::Receipt, &value).map_err(|_| OutboundError::BadReceipt("schema"))?;
         let receipt: Receipt = serde_json::from_value(value).map_err(|_| OutboundError::BadReceipt("schema"))?;
         if receipt.receipt_for != message_id || receipt.sender != from || receipt.receiver != self.me {

@@ -85,7 +85,9 @@ pub struct HandoverMessage {
     pub message_id: Uuid,
     pub sender: OfficeId,
     pub receiver: OfficeId,
+    #[serde(with = "crate::domain::time::ts")]
     pub issued_at: DateTime<Utc>,
+    #[serde(with = "crate::domain::time::ts")]
     pub expires_at: DateTime<Utc>,
     pub case: HandoverCase,
 }
@@ -106,10 +108,13 @@ pub struct DecisionMessage {
     pub message_id: Uuid,
     pub sender: OfficeId,
     pub receiver: OfficeId,
+    #[serde(with = "crate::domain::time::ts")]
     pub issued_at: DateTime<Utc>,
+    #[serde(with = "crate::domain::time::ts")]
     pub expires_at: DateTime<Utc>,
     pub handover_id: Uuid,
     pub decision: Decision,
+    #[serde(with = "crate::domain::time::ts")]
     pub decided_at: DateTime<Utc>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub reason: Option<Text>,
@@ -125,6 +130,7 @@ pub struct Receipt {
     pub receipt_for: Uuid,
     pub sender: OfficeId,
     pub receiver: OfficeId,
+    #[serde(with = "crate::domain::time::ts")]
     pub received_at: DateTime<Utc>,
     pub sha256: String,
 }

@@ -27,6 +27,7 @@ pub fn router(office: Arc<Office>, max_body_bytes: usize) -> Router {
         .route(KEYS_PATH, get(keys))
         .fallback(|| async { Problem::new(ProblemType::NotFound) })
         .method_not_allowed_fallback(|| async { Problem::new(ProblemType::MethodNotAllowed) })
+        .layer(axum::middleware::from_fn(super::limit_headers))
         .with_state(FederationState { office, max_body_bytes })
 }
 

@@ -40,7 +40,8 @@ macro_rules! problem_types {
 problem_types! {
     // Federation: the receiving office's checks, in their order.
     PayloadTooLarge => ("payload-too-large", 413, "The request body is too large"),
-    MalformedJws => ("malformed-jws", 400, "The body is not a compact JWS with an ES256 header and a kid"),
+    MalformedJws => ("malformed-jws", 400, "The body is not a compact JWS whose header is exactly alg ES256, a kid and the typ of the endpoint"),
+    NotIJson => ("not-i-json", 400, "The JSON text is not I-JSON (RFC 7493)"),
     UnknownKey => ("unknown-key", 401, "The kid names no key in the directory"),
     SignatureInvalid => ("signature-invalid", 401, "The signature does not verify"),
     SignerNotPeer => ("signer-not-peer", 403, "The signing office is not the office of the TLS client certificate"),
@@ -51,6 +52,8 @@ problem_types! {
     LifetimeTooLong => ("lifetime-too-long", 400, "The message is valid for longer than 30 days, or expires before it is issued"),
     SchemaViolation => ("schema-violation", 422, "The payload does not match the schema"),
     UnknownHandover => ("unknown-handover", 409, "No handover awaits a decision from this office"),
+    CaseActiveHere => ("case-active-here", 409, "This office holds the case as active"),
+    CaseWindowConflict => ("case-window-conflict", 409, "The window contradicts the one this office holds for the case"),
     // Domain rules, on either listener.
     FirstSessionInFuture => ("first-session-in-future", 422, "The first session lies in the future"),
     LastDayInconsistent => ("last-day-inconsistent", 422, "The last day does not follow from first session and extensions"),
@@ -62,12 +65,18 @@ problem_types! {
     ClientNotActive => ("client-not-active", 409, "The client has left counselling"),
     DiscretionRequired => ("discretion-required", 422, "Without benefits a recorded discretionary decision is required"),
     NotAdult => ("not-adult", 422, "Only adults get a counselling window of their own"),
+    DateInvalid => ("date-invalid", 422, "The date lies in the future or before a date it must follow"),
+    HandoverToSelf => ("handover-to-self", 422, "A handover goes to another office"),
+    HandoverOpen => ("handover-open", 409, "The client has an open handover"),
     // Caseworker API.
     Unauthorized => ("unauthorized", 401, "A valid bearer token is required"),
     Forbidden => ("forbidden", 403, "The account's role does not allow this"),
     FourEyes => ("four-eyes-required", 403, "A second person, a team lead, must approve this"),
     LoginFailed => ("login-failed", 401, "Account or password is wrong, or the account is disabled"),
     ValidationFailed => ("validation-failed", 422, "The request is not valid"),
+    UnsupportedMediaType => ("unsupported-media-type", 415, "The request body must be application/json"),
+    LoginThrottled => ("login-throttled", 429, "Too many failed logins; try again later"),
+    HeadersTooLarge => ("headers-too-large", 431, "The request header fields are too large"),
     NotFound => ("not-found", 404, "No such resource"),
     MethodNotAllowed => ("method-not-allowed", 405, "The resource does not support this method"),
     InvalidState => ("invalid-state", 409, "The resource is not in a state that allows this"),
@@ -105,6 +114,19 @@ impl Problem {
         self
     }
 
+    /// A JSON text that is not I-JSON: which kind of violation, where (`jws-header`, `payload` or
+    /// `body`), and the JSON Pointer of the value at fault where there is one.
+    pub fn not_i_json(e: &crate::ijson::IJsonError, location: &str) -> Self {
+        let problem = Problem::new(ProblemType::NotIJson)
+            .detail(e.to_string())
+            .with("violation", e.violation())
+            .with("location", location);
+        match e.pointer() {
+            Some(p) => problem.with("pointer", p),
+            None => problem,
+        }
+    }
+
     /// An internal failure: logged here with its text, answered without it.
     pub fn internal(error: &dyn std::fmt::Display) -> Self {
         tracing::error!(error = %error, "internal error");
@@ -133,6 +155,9 @@ impl IntoResponse for Problem {
         if self.kind == ProblemType::Unauthorized {
             response.headers_mut().insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
         }
+        if let Some(secs) = self.extensions.get("retry_after").and_then(Value::as_u64) {
+            response.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(secs));
+        }
         response
     }
 }
@@ -141,12 +166,12 @@ impl From<&DomainError> for Problem {
     fn from(e: &DomainError) -> Self {
         use DomainError as D;
         let kind = match e {
-            D::InvalidOfficeId
-            | D::InvalidText { .. }
-            | D::HandoverToSelf
-            | D::ConsentEmpty
-            | D::DateInFuture { .. }
-            | D::DateBefore { .. } => ProblemType::ValidationFailed,
+            D::InvalidOfficeId | D::InvalidText { .. } | D::ConsentEmpty => ProblemType::ValidationFailed,
+            D::DateInFuture { .. } | D::DateBefore { .. } => ProblemType::DateInvalid,
+            D::HandoverToSelf => ProblemType::HandoverToSelf,
+            D::HandoverOpen => ProblemType::HandoverOpen,
+            D::CaseActiveHere => ProblemType::CaseActiveHere,
+            D::WindowConflict(_) => ProblemType::CaseWindowConflict,
             D::DiscretionRequired => ProblemType::DiscretionRequired,
             D::NotAdult => ProblemType::NotAdult,
             D::NotActive => ProblemType::ClientNotActive,
@@ -175,6 +200,7 @@ impl From<&DomainError> for Problem {
         let problem = Problem::new(kind).detail(e.to_string());
         match e {
             D::WindowEnded { last_day } => problem.with("last_day", last_day),
+            D::WindowConflict(part) => problem.with("conflict", part.as_str()).with("pointer", part.pointer()),
             _ => problem,
         }
     }
@@ -193,6 +219,11 @@ impl From<ServiceError> for Problem {
             ServiceError::Forbidden => Problem::new(ProblemType::Forbidden),
             ServiceError::Invalid(why) => Problem::new(ProblemType::ValidationFailed).detail(*why),
             ServiceError::LoginFailed => Problem::new(ProblemType::LoginFailed),
+            ServiceError::Throttled { retry_after } => {
+                // Whole seconds, rounded up: never earlier than allowed.
+                let secs = (retry_after.num_milliseconds().max(0) as u64).div_ceil(1000).max(1);
+                Problem::new(ProblemType::LoginThrottled).detail(e.to_string()).with("retry_after", secs)
+            }
             ServiceError::Storage(s) => Problem::internal(s),
             ServiceError::Internal(s) => Problem::internal(s),
         }
@@ -205,6 +236,8 @@ impl From<Rejection> for Problem {
         match &r {
             Rejection::TooLarge { limit } => Problem::new(ProblemType::PayloadTooLarge).with("limit_bytes", limit),
             Rejection::Jws(JwsError::Malformed) => Problem::new(ProblemType::MalformedJws),
+            Rejection::Jws(JwsError::NotIJson(e)) => Problem::not_i_json(e, "jws-header"),
+            Rejection::PayloadNotIJson(e) => Problem::not_i_json(e, "payload"),
             Rejection::Jws(JwsError::UnknownKey) => Problem::new(ProblemType::UnknownKey),
             Rejection::Jws(JwsError::BadSignature) => Problem::new(ProblemType::SignatureInvalid),
             Rejection::SignerNotPeer { .. } => Problem::new(ProblemType::SignerNotPeer).detail(r.to_string()),

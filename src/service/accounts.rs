@@ -95,7 +95,7 @@ impl Office {
             role,
             password_hash: hash_password(password).await?,
             created_by: caller.account.clone(),
-            created_at: Self::now(),
+            created_at: self.now(),
             disabled_at: None,
         };
         self.storage.insert_account(&record).await?;
@@ -110,15 +110,39 @@ impl Office {
         Ok(self.storage.list_accounts().await?)
     }
 
-    /// Checks name and password and issues a session token.
-    pub async fn login(&self, name: &str, password: String) -> Result<Session> {
-        let account = self.storage.account(name).await?.filter(|a| a.disabled_at.is_none());
+    /// Checks name and password and issues a session token. Failed logins are throttled per
+    /// account and `source` address (see [`super::throttle`]): a throttled attempt is refused
+    /// before the password is checked, and the moment throttling begins is audited.
+    pub async fn login(&self, name: &str, password: String, source: Option<std::net::IpAddr>) -> Result<Session> {
+        if let Some(retry_after) = self.login_throttle.wait(name, source, self.now()) {
+            tracing::info!("login refused: throttled");
+            return Err(ServiceError::Throttled { retry_after });
+        }
+        let stored = self.storage.account(name).await?;
+        let known = stored.is_some();
+        let account = stored.filter(|a| a.disabled_at.is_none());
         if !verify_password(password, account.as_ref().map(|a| a.password_hash.clone())).await {
+            let now = self.now();
+            let failed = self.login_throttle.failed(name, source, now);
             tracing::info!("login failed");
+            if failed.throttling_began {
+                tracing::warn!("failed logins: throttling begins");
+                // The attempted name is audited only if it is an account: a mistyped password
+                // in the name field must not end up in the log.
+                let who = if known { name.to_owned() } else { "(no such account)".to_owned() };
+                let entry = crate::storage::AuditEntry {
+                    at: now,
+                    account: who,
+                    action: "login-throttled".into(),
+                    client_id: None,
+                };
+                self.storage.audit(&entry).await?;
+            }
             return Err(ServiceError::LoginFailed);
         }
+        self.login_throttle.succeeded(name, source);
         let account = account.expect("verified accounts exist");
-        let now = Self::now();
+        let now = self.now();
         let session = Session { token: random_token(), expires_at: now + chrono::Duration::hours(SESSION_HOURS) };
         self.storage
             .insert_session_token(&sha256_hex(session.token.as_bytes()), &account.name, now, session.expires_at)
@@ -133,7 +157,7 @@ impl Office {
 
     /// The caller a session token belongs to, if it is valid now.
     pub async fn session_caller(&self, token: &str) -> Result<Option<Caller>> {
-        let account = self.storage.session_account(&sha256_hex(token.as_bytes()), Self::now()).await?;
+        let account = self.storage.session_account(&sha256_hex(token.as_bytes()), self.now()).await?;
         Ok(account.map(|a| Caller { account: a.name, role: a.role }))
     }
 }

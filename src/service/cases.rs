@@ -11,6 +11,7 @@ use crate::domain::eligibility::{self, Benefits, DiscretionaryDecision, Eligibil
 use crate::domain::participation::{self, CounsellingSession, ExitReason};
 use crate::domain::plan::{Author, GoalDraft, GoalPatch, ReviewNote};
 use crate::domain::staff::{self, Role};
+use crate::domain::time::german_date;
 use crate::domain::window::ExtensionRequest;
 use crate::domain::{
     ClientId, ClientIdentity, ConsentGrant, ConsentId, CounsellingWindow, DataCategory, DomainError, ExtensionGrounds,
@@ -69,7 +70,7 @@ impl Office {
             Access::Read => "read",
             Access::Write => "write",
         };
-        let at = Self::now();
+        let at = self.now();
         let entries: Vec<AuditEntry> = clients
             .into_iter()
             .map(|client_id| AuditEntry {
@@ -101,8 +102,8 @@ impl Office {
     }
 
     pub async fn create_client(&self, author: &Author, new: NewClient) -> Result<ClientRecord> {
-        let now = Self::now();
-        let today = Self::today(now);
+        let now = self.now();
+        let today = german_date(now);
         eligibility::ensure_adult(new.identity.date_of_birth, new.first_session)?;
         let window = CounsellingWindow::open(new.first_session, today)?;
         let mut record = ClientRecord::new(new.identity, window, IntegrationPlan::default(), now);
@@ -147,7 +148,7 @@ impl Office {
 
     /// Clients taking part whose window ends within `days` days from today, soonest first.
     pub async fn windows_ending(&self, author: &Author, days: u32, limit: u32) -> Result<Vec<ClientRecord>> {
-        let today = Self::today(Self::now());
+        let today = german_date(self.now());
         let until = today + chrono::Duration::days(i64::from(days));
         let clients = self.storage.windows_ending(today, until, limit).await?;
         self.audit_each(author, "worklist", Access::Read, clients.iter().map(|c| Some(c.id))).await?;
@@ -169,7 +170,7 @@ impl Office {
         if client.status != ClientStatus::Active {
             return Err(DomainError::ClientMovedOut.into());
         }
-        client.window.ensure_running(Self::today(now))?;
+        client.window.ensure_running(german_date(now))?;
         Ok(client)
     }
 
@@ -189,10 +190,10 @@ impl Office {
         benefits: Benefits,
         discretion_reason: Option<Text>,
     ) -> Result<ClientRecord> {
-        let now = Self::now();
+        let now = self.now();
         let mut record = self.active_client(id, now).await?;
         record.eligibility =
-            Some(Self::eligibility(author, target_group, benefits, discretion_reason, Self::today(now))?);
+            Some(Self::eligibility(author, target_group, benefits, discretion_reason, german_date(now))?);
         self.audit(author, "eligibility", Access::Write, Some(id)).await?;
         self.save(record, now).await
     }
@@ -204,12 +205,12 @@ impl Office {
         date: NaiveDate,
         note: Text,
     ) -> Result<CounsellingSession> {
-        let now = Self::now();
+        let now = self.now();
         let record = self.client(id).await?;
         if record.status != ClientStatus::Active {
             return Err(DomainError::ClientMovedOut.into());
         }
-        participation::check_session(&record.window, &record.participation, date, Self::today(now))?;
+        participation::check_session(&record.window, &record.participation, date, german_date(now))?;
         let session = CounsellingSession {
             id: uuid::Uuid::new_v4(),
             date,
@@ -237,32 +238,32 @@ impl Office {
         reason: ExitReason,
         note: Option<Text>,
     ) -> Result<ClientRecord> {
-        let now = Self::now();
+        let now = self.now();
         let mut record = self.client(id).await?;
         if record.status != ClientStatus::Active {
             return Err(DomainError::ClientMovedOut.into());
         }
         let window = record.window.clone();
-        record.participation.exit(&window, on, reason, note, author.account.clone(), Self::today(now))?;
+        record.participation.exit(&window, on, reason, note, author.account.clone(), german_date(now))?;
         self.audit(author, "exit", Access::Write, Some(id)).await?;
         self.save(record, now).await
     }
 
     /// The client comes back, at the latest on the window's last day, which stays as it was.
     pub async fn re_enter(&self, author: &Author, id: ClientId, on: NaiveDate) -> Result<ClientRecord> {
-        let now = Self::now();
+        let now = self.now();
         let mut record = self.client(id).await?;
         if record.status != ClientStatus::Active {
             return Err(DomainError::ClientMovedOut.into());
         }
         let window = record.window.clone();
-        record.participation.re_enter(&window, on, author.account.clone(), Self::today(now))?;
+        record.participation.re_enter(&window, on, author.account.clone(), german_date(now))?;
         self.audit(author, "re-entry", Access::Write, Some(id)).await?;
         self.save(record, now).await
     }
 
     pub async fn add_goal(&self, author: &Author, client: ClientId, draft: GoalDraft) -> Result<Goal> {
-        let now = Self::now();
+        let now = self.now();
         let mut record = self.active_client(client, now).await?;
         let goal = record.plan.add_goal(draft, author, now).clone();
         self.audit(author, "plan", Access::Write, Some(client)).await?;
@@ -271,7 +272,7 @@ impl Office {
     }
 
     pub async fn update_goal(&self, author: &Author, client: ClientId, goal: GoalId, patch: GoalPatch) -> Result<Goal> {
-        let now = Self::now();
+        let now = self.now();
         let mut record = self.active_client(client, now).await?;
         let goal = record.plan.update_goal(goal, patch, author, now)?.clone();
         self.audit(author, "plan", Access::Write, Some(client)).await?;
@@ -288,8 +289,8 @@ impl Office {
         on: NaiveDate,
         note: Text,
     ) -> Result<Goal> {
-        let now = Self::now();
-        let today = Self::today(now);
+        let now = self.now();
+        let today = german_date(now);
         if on > today {
             return Err(DomainError::DateInFuture { date: on, today }.into());
         }
@@ -310,8 +311,8 @@ impl Office {
         months: u32,
         grounds: ExtensionGrounds,
     ) -> Result<ExtensionOutcome> {
-        let now = Self::now();
-        let today = Self::today(now);
+        let now = self.now();
+        let today = german_date(now);
         let mut record = self.active_client(client, now).await?;
         if self.settings.four_eyes {
             // Refuse now what could never be granted.
@@ -342,12 +343,12 @@ impl Office {
         client: ClientId,
         request: uuid::Uuid,
     ) -> Result<ClientRecord> {
-        let now = Self::now();
+        let now = self.now();
         let mut record = self.active_client(client, now).await?;
         let idx = record.pending_extensions.iter().position(|r| r.id == request).ok_or(DomainError::UnknownRequest)?;
         let pending = record.pending_extensions[idx].clone();
         staff::second_pair_of_eyes(self.settings.four_eyes, &author.account, role, &pending.requested_by)?;
-        record.window.grant_extension(pending.months, pending.grounds, author.account.clone(), Self::today(now))?;
+        record.window.grant_extension(pending.months, pending.grounds, author.account.clone(), german_date(now))?;
         record.pending_extensions.remove(idx);
         self.audit(author, "extension-approval", Access::Write, Some(client)).await?;
         self.save(record, now).await
@@ -361,7 +362,7 @@ impl Office {
         recipient: OfficeId,
         categories: BTreeSet<DataCategory>,
     ) -> Result<ConsentGrant> {
-        let now = Self::now();
+        let now = self.now();
         let record = self.client(client).await?;
         let grant = ConsentGrant::record(record.id, recipient, categories, now, author.account.clone())?;
         self.audit(author, "consent", Access::Write, Some(client)).await?;
@@ -384,7 +385,7 @@ impl Office {
     pub async fn withdraw_consent(&self, author: &Author, client: ClientId, id: ConsentId) -> Result<ConsentGrant> {
         self.consent(client, id).await?;
         self.audit(author, "consent-withdrawal", Access::Write, Some(client)).await?;
-        let cancelled = self.storage.withdraw_consent(id, Self::now()).await?;
+        let cancelled = self.storage.withdraw_consent(id, self.now()).await?;
         if cancelled > 0 {
             tracing::info!(consent = %id, cancelled, "consent withdrawn; undelivered handovers on it cancelled");
         }
@@ -402,7 +403,7 @@ impl Office {
             first_session: record.window.first_session(),
             last_day: record.window.last_day(),
             extension_months: record.window.extension_months(),
-            issued_on: Self::today(Self::now()),
+            issued_on: german_date(self.now()),
         };
         let page = crate::notice::render(lang, &data);
         if page.is_some() {

@@ -5,7 +5,6 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use chrono::Utc;
 use tracing::Instrument;
 
 use super::Office;
@@ -24,7 +23,7 @@ pub fn backoff(attempts: u32, message_id: uuid::Uuid, cap: Duration) -> Duration
 impl Office {
     /// Delivers every message that is due now; returns how many were attempted.
     pub async fn deliver_due(&self) -> Result<usize, crate::storage::StorageError> {
-        let due = self.storage.due_outbox(Utc::now(), 32).await?;
+        let due = self.storage.due_outbox(self.now(), 32).await?;
         let count = due.len();
         for message in due {
             self.deliver(message).await?;
@@ -35,7 +34,7 @@ impl Office {
     async fn deliver(&self, m: OutboxMessage) -> Result<(), crate::storage::StorageError> {
         let span = tracing::info_span!("deliver", message = %m.message_id, kind = m.kind.as_str(), to = %m.destination, attempt = m.attempts + 1);
         async {
-            let now = Utc::now();
+            let now = self.now();
             if now >= m.expires_at {
                 tracing::warn!("expired before delivery; given up");
                 return self.storage.outbox_failed(m.message_id, now, "expired before delivery").await;

@@ -9,6 +9,7 @@ use super::{Office, Result, ServiceError};
 use crate::domain::handover::{self, CaseAtSender};
 use crate::domain::plan::Author;
 use crate::domain::staff::{self, Role};
+use crate::domain::time::german_date;
 use crate::domain::{ClientId, ConsentId, DomainError, IntegrationPlan, OfficeId, Text};
 use crate::federation::protocol::{
     Decision, DecisionMessage, DecisionType, HandoverMessage, HandoverType, MessageKind,
@@ -27,13 +28,16 @@ impl Office {
         receiver: OfficeId,
         consent: ConsentId,
     ) -> Result<OutgoingHandover> {
-        let now = Self::now();
+        let now = self.now();
         if self.directory.office(receiver).is_none() {
             return Err(ServiceError::UnknownOffice(receiver));
         }
         let record = self.client(client).await?;
         let consent_grant = self.consent(client, consent).await?;
         self.build_handover(&record, &consent_grant, receiver, Uuid::new_v4(), now)?;
+        if self.storage.open_outgoing(client).await?.is_some() {
+            return Err(DomainError::HandoverOpen.into());
+        }
         let draft = OutgoingHandover {
             id: Uuid::new_v4(),
             client_id: client,
@@ -48,8 +52,31 @@ impl Office {
             decline_reason: None,
         };
         self.audit(author, "handover-draft", Access::Write, Some(client)).await?;
-        self.storage.insert_outgoing(&draft).await?;
-        Ok(draft)
+        match self.storage.insert_outgoing(&draft).await {
+            // Another draft of the same client was stored meanwhile.
+            Err(crate::storage::StorageError::Conflict) => Err(DomainError::HandoverOpen.into()),
+            other => Ok(other.map(|()| draft)?),
+        }
+    }
+
+    /// Cancels a handover that has not reached the receiver: a draft, or an approved one whose
+    /// message is still queued (its delivery stops). A delivered handover waits for the
+    /// receiver's decision and cannot be cancelled.
+    pub async fn cancel_handover(&self, author: &Author, id: Uuid) -> Result<OutgoingHandover> {
+        let now = self.now();
+        let handover = self.storage.outgoing(id).await?.ok_or(ServiceError::NotFound("handover"))?;
+        if !matches!(handover.state, OutgoingState::Draft | OutgoingState::Approved) {
+            return Err(ServiceError::State("only a draft or a handover not yet delivered can be cancelled"));
+        }
+        self.audit(author, "handover-cancel", Access::Write, Some(handover.client_id)).await?;
+        match self.storage.cancel_outgoing(id, now, &format!("by {}", author.account)).await {
+            Err(crate::storage::StorageError::Conflict) => {
+                Err(ServiceError::State("only a draft or a handover not yet delivered can be cancelled"))
+            }
+            other => other.map_err(ServiceError::from),
+        }?;
+        tracing::info!(handover = %id, "handover cancelled");
+        self.storage.outgoing(id).await?.ok_or(ServiceError::NotFound("handover"))
     }
 
     fn build_handover(
@@ -73,7 +100,7 @@ impl Office {
             consent,
             self.id,
             receiver,
-            Self::today(now),
+            german_date(now),
         )?;
         Ok(HandoverMessage {
             message_type: HandoverType::V1,
@@ -100,7 +127,7 @@ impl Office {
     /// Approves a draft: the handover is built afresh from the current record and consent, signed,
     /// and queued for delivery in the same transaction that marks it approved.
     pub async fn approve_handover(&self, author: &Author, role: Role, id: Uuid) -> Result<OutgoingHandover> {
-        let now = Self::now();
+        let now = self.now();
         let draft = self.storage.outgoing(id).await?.ok_or(ServiceError::NotFound("handover"))?;
         if draft.state != OutgoingState::Draft {
             return Err(ServiceError::State("only a draft can be approved"));
@@ -168,16 +195,17 @@ impl Office {
     /// before (the client moves back) continues in its existing record. The signed decision is
     /// queued for the releasing office in the same transaction.
     pub async fn accept_incoming(&self, author: &Author, id: Uuid) -> Result<ClientRecord> {
-        let now = Self::now();
+        let now = self.now();
         let incoming = self.incoming(id).await?;
         if incoming.state != IncomingState::Received {
             return Err(ServiceError::State("the handover was decided already"));
         }
         let message = &incoming.message;
-        let window = handover::check_incoming(&message.case, self.id, Self::today(now))?;
+        let received = handover::check_incoming(&message.case, self.id, german_date(now))?;
+        let existing = self.storage.client_by_case(message.case.case_id).await?;
+        let window = handover::continue_case(&received, existing.as_ref().map(ClientRecord::held))?;
         let decision = self.decision(message, Decision::Accepted, None, now);
         let decided = DecidedBy { account: author.account.clone(), at: now };
-        let existing = self.storage.client_by_case(message.case.case_id).await?;
         let client_id = existing.as_ref().map_or_else(ClientId::new, |c| c.id);
         self.audit(author, &format!("incoming-acceptance:{id}"), Access::Write, Some(client_id)).await?;
         let record = match existing {
@@ -208,7 +236,7 @@ impl Office {
 
     /// Declines a received handover with a reason (no personal data), queuing the decision.
     pub async fn decline_incoming(&self, author: &Author, id: Uuid, reason: Text) -> Result<IncomingHandover> {
-        let now = Self::now();
+        let now = self.now();
         let incoming = self.incoming(id).await?;
         if incoming.state != IncomingState::Received {
             return Err(ServiceError::State("the handover was decided already"));

@@ -9,6 +9,7 @@ use serde_json::Value;
 use uuid::Uuid;
 
 use super::Office;
+use crate::domain::time::german_date;
 use crate::domain::{DomainError, OfficeId, handover};
 use crate::federation::jws::{self, JwsError};
 use crate::federation::protocol::{DecisionMessage, HandoverMessage, MessageKind, Receipt, ReceiptType, sha256_hex};
@@ -28,6 +29,8 @@ pub enum Rejection {
     TooLarge { limit: usize },
     #[error(transparent)]
     Jws(#[from] JwsError),
+    #[error("the payload is not I-JSON: {0}")]
+    PayloadNotIJson(crate::ijson::IJsonError),
     #[error("signed by office {signer}, but the TLS client certificate is office {peer}")]
     SignerNotPeer { signer: OfficeId, peer: OfficeId },
     #[error("the message is not addressed to this office")]
@@ -54,12 +57,19 @@ fn violation(pointer: &str, keyword: &str) -> Rejection {
     Rejection::Schema(vec![SchemaViolation { pointer: pointer.into(), keyword: keyword.into() }])
 }
 
-fn field<T: DeserializeOwned>(payload: &Value, name: &str) -> Result<T, Rejection> {
-    payload
-        .get(name)
-        .cloned()
-        .and_then(|v| serde_json::from_value(v).ok())
-        .ok_or_else(|| violation(&format!("/{name}"), "required"))
+/// A field read before the schema check, as strictly as the schema will read it: a missing
+/// field is a violation of `required`, one of another type or form of `format`.
+fn field<T>(payload: &Value, name: &str, parse: impl Fn(&str) -> Option<T>) -> Result<T, Rejection> {
+    let value = payload.get(name).ok_or_else(|| violation(&format!("/{name}"), "required"))?;
+    value.as_str().and_then(parse).ok_or_else(|| violation(&format!("/{name}"), "format"))
+}
+
+fn uuid(s: &str) -> Option<Uuid> {
+    crate::domain::client::parse_canonical_uuid(s)
+}
+
+fn instant(s: &str) -> Option<DateTime<Utc>> {
+    crate::domain::time::parse_ts(s).ok()
 }
 
 /// The typed message. The schema has passed, so what fails here are the rules a schema cannot
@@ -84,17 +94,17 @@ impl Office {
     /// passes, stores it and returns the signed receipt (compact JWS) to answer with.
     #[tracing::instrument(skip_all, fields(kind = kind.as_str(), peer = %peer))]
     pub async fn receive(&self, kind: MessageKind, peer: OfficeId, body: &[u8]) -> Result<String, Rejection> {
-        let now = Self::now();
+        let now = self.now();
         let compact = std::str::from_utf8(body).map_err(|_| JwsError::Malformed)?;
         let verified = jws::verify(compact, &self.directory, kind.type_name())?;
         if verified.signer != peer {
             return Err(Rejection::SignerNotPeer { signer: verified.signer, peer });
         }
-        let payload: Value = serde_json::from_slice(&verified.payload).map_err(|_| violation("", "type"))?;
+        let payload: Value = crate::ijson::parse(&verified.payload).map_err(Rejection::PayloadNotIJson)?;
         if payload.get("receiver").and_then(Value::as_str) != Some(self.id.as_str()) {
             return Err(Rejection::WrongAudience);
         }
-        let message_id: Uuid = field(&payload, "message_id")?;
+        let message_id = field(&payload, "message_id", uuid)?;
         let sha256 = sha256_hex(body);
         if let Some(known) = self.storage.inbox(message_id).await? {
             return if known.sha256 == sha256 && known.kind == kind {
@@ -103,11 +113,11 @@ impl Office {
                 Err(Rejection::DuplicateConflict)
             };
         }
-        let expires_at: DateTime<Utc> = field(&payload, "expires_at")?;
+        let expires_at = field(&payload, "expires_at", instant)?;
         if now > expires_at {
             return Err(Rejection::Expired(expires_at));
         }
-        let issued_at: DateTime<Utc> = field(&payload, "issued_at")?;
+        let issued_at = field(&payload, "issued_at", instant)?;
         if issued_at > now + CLOCK_SKEW {
             return Err(Rejection::NotYetValid);
         }
@@ -160,7 +170,9 @@ impl Office {
         if message.sender == self.id {
             return Err(DomainError::HandoverToSelf.into());
         }
-        handover::check_incoming(&message.case, self.id, Self::today(inbox.received_at))?;
+        let window = handover::check_incoming(&message.case, self.id, german_date(inbox.received_at))?;
+        let held = self.storage.client_by_case(message.case.case_id).await?;
+        handover::continue_case(&window, held.as_ref().map(|c| c.held()))?;
         let incoming = IncomingHandover {
             message,
             received_at: inbox.received_at,

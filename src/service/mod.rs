@@ -6,18 +6,19 @@ mod cases;
 pub mod delivery;
 mod handovers;
 pub mod inbound;
+pub mod throttle;
 
 use std::sync::Arc;
 use std::time::Duration;
 
-use chrono::{DateTime, NaiveDate, Utc};
+use chrono::{DateTime, Utc};
 use tokio::sync::Notify;
 
 pub use accounts::Caller;
 pub use cases::{ExtensionOutcome, NewClient};
 pub use inbound::Rejection;
 
-use crate::domain::calendar::german_date;
+use crate::clock::Clock;
 use crate::domain::plan::Author;
 use crate::domain::{DomainError, OfficeId};
 use crate::federation::{Directory, FederationClient, Signer};
@@ -42,6 +43,8 @@ pub enum ServiceError {
     Invalid(&'static str),
     #[error("login failed")]
     LoginFailed,
+    #[error("too many failed logins; try again in {} s", .retry_after.num_seconds())]
+    Throttled { retry_after: chrono::Duration },
     #[error("storage: {0}")]
     Storage(StorageError),
     #[error("internal: {0}")]
@@ -81,6 +84,8 @@ pub struct Office {
     directory: Arc<Directory>,
     client: FederationClient,
     settings: OfficeSettings,
+    clock: Clock,
+    login_throttle: throttle::LoginThrottle,
     wake_delivery: Notify,
 }
 
@@ -92,8 +97,20 @@ impl Office {
         directory: Arc<Directory>,
         client: FederationClient,
         settings: OfficeSettings,
+        clock: Clock,
     ) -> Self {
-        Self { id: signer.office(), name, storage, signer, directory, client, settings, wake_delivery: Notify::new() }
+        Self {
+            id: signer.office(),
+            name,
+            storage,
+            signer,
+            directory,
+            client,
+            settings,
+            clock,
+            login_throttle: throttle::LoginThrottle::default(),
+            wake_delivery: Notify::new(),
+        }
     }
 
     pub fn id(&self) -> OfficeId {
@@ -117,12 +134,12 @@ impl Office {
         Author { office: self.id, account: account.to_owned() }
     }
 
-    fn now() -> DateTime<Utc> {
-        Utc::now()
+    /// The current instant by this office's clock.
+    pub fn now(&self) -> DateTime<Utc> {
+        self.clock.now()
     }
 
-    /// Today's date in Germany, the date the window rules are judged on.
-    fn today(now: DateTime<Utc>) -> NaiveDate {
-        german_date(now)
+    pub fn clock(&self) -> &Clock {
+        &self.clock
     }
 }

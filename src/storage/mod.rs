@@ -101,8 +101,14 @@ pub trait Storage: Send + Sync + 'static {
     async fn withdraw_consent(&self, id: ConsentId, at: DateTime<Utc>) -> Result<u64>;
 
     // Outgoing handovers and the outbox.
+    /// Stores a draft; `Conflict` if the client has an open handover already.
     async fn insert_outgoing(&self, handover: &OutgoingHandover) -> Result<()>;
     async fn outgoing(&self, id: Uuid) -> Result<Option<OutgoingHandover>>;
+    /// The client's open handover (draft, approved or delivered), if there is one.
+    async fn open_outgoing(&self, client: ClientId) -> Result<Option<OutgoingHandover>>;
+    /// Draft or approved → cancelled, and an undelivered message's delivery stopped, together.
+    /// `Conflict` if the handover is in another state.
+    async fn cancel_outgoing(&self, id: Uuid, at: DateTime<Utc>, why: &str) -> Result<()>;
     /// Draft → approved, and the signed message into the outbox, together.
     async fn approve_outgoing(&self, id: Uuid, by: &str, at: DateTime<Utc>, message: &OutboxMessage) -> Result<()>;
     async fn due_outbox(&self, now: DateTime<Utc>, limit: u32) -> Result<Vec<OutboxMessage>>;

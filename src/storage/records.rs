@@ -16,7 +16,11 @@ use crate::federation::protocol::{Decision, HandoverMessage, MessageKind};
 #[serde(tag = "state", rename_all = "kebab-case")]
 pub enum ClientStatus {
     Active,
-    MovedOut { to: OfficeId, at: DateTime<Utc> },
+    MovedOut {
+        to: OfficeId,
+        #[serde(with = "crate::domain::time::ts")]
+        at: DateTime<Utc>,
+    },
 }
 
 /// A client at this office: identity, window, plan.
@@ -44,6 +48,11 @@ pub struct ClientRecord {
 }
 
 impl ClientRecord {
+    /// What a receiving office holds of this case, for the domain's checks of a move-back.
+    pub fn held(&self) -> crate::domain::handover::HeldCase<'_> {
+        crate::domain::handover::HeldCase { active: self.status == ClientStatus::Active, window: &self.window }
+    }
+
     pub fn new(identity: ClientIdentity, window: CounsellingWindow, plan: IntegrationPlan, now: DateTime<Utc>) -> Self {
         Self {
             id: ClientId::new(),
@@ -76,7 +85,7 @@ pub enum OutgoingState {
     /// The message could not be delivered for good: refused by the receiver, or expired before
     /// delivery (see the outbox error).
     Rejected,
-    /// Stopped before delivery because the consent was withdrawn.
+    /// Stopped before delivery: cancelled by an integration manager, or the consent was withdrawn.
     Cancelled,
     Accepted,
     Declined,
@@ -95,6 +104,12 @@ impl OutgoingState {
         }
     }
 
+    /// Whether the handover is still open: drafted, queued, or waiting for the receiver's
+    /// decision. A client has at most one open handover.
+    pub fn is_open(self) -> bool {
+        matches!(self, Self::Draft | Self::Approved | Self::Delivered)
+    }
+
     pub fn parse(s: &str) -> Option<Self> {
         [Self::Draft, Self::Approved, Self::Delivered, Self::Rejected, Self::Cancelled, Self::Accepted, Self::Declined]
             .into_iter()
@@ -111,9 +126,12 @@ pub struct OutgoingHandover {
     pub consent_id: ConsentId,
     pub state: OutgoingState,
     pub created_by: String,
+    #[serde(with = "crate::domain::time::ts")]
     pub created_at: DateTime<Utc>,
     pub approved_by: Option<String>,
+    #[serde(with = "crate::domain::time::ts_opt")]
     pub approved_at: Option<DateTime<Utc>>,
+    #[serde(with = "crate::domain::time::ts_opt")]
     pub decided_at: Option<DateTime<Utc>>,
     pub decline_reason: Option<String>,
 }
@@ -234,6 +252,7 @@ pub struct AccountRecord {
 /// One line of the audit log.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct AuditEntry {
+    #[serde(with = "crate::domain::time::ts")]
     pub at: DateTime<Utc>,
     pub account: String,
     pub action: String,

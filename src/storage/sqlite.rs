@@ -62,6 +62,14 @@ fn from_json<T: DeserializeOwned>(s: &str, what: &str) -> Result<T> {
     serde_json::from_str(s).map_err(|_| corrupt(what))
 }
 
+/// A unique constraint that failed is a conflict with what is stored, not an internal error.
+fn unique_is_conflict(e: sqlx::Error) -> StorageError {
+    match &e {
+        sqlx::Error::Database(db) if db.is_unique_violation() => StorageError::Conflict,
+        _ => StorageError::Database(e),
+    }
+}
+
 fn kind_of(s: &str) -> Result<MessageKind> {
     MessageKind::parse(s).ok_or_else(|| corrupt("message kind"))
 }
@@ -653,7 +661,42 @@ impl Storage for SqliteStorage {
         .bind(ts(h.created_at))
         .bind(ts(h.created_at))
         .execute(&self.pool)
+        .await
+        .map_err(unique_is_conflict)?;
+        Ok(())
+    }
+
+    async fn open_outgoing(&self, client: ClientId) -> Result<Option<OutgoingHandover>> {
+        let row = sqlx::query(
+            "SELECT * FROM outgoing_handovers WHERE client_id = ? AND state IN ('draft', 'approved', 'delivered')",
+        )
+        .bind(client.to_string())
+        .fetch_optional(&self.pool)
         .await?;
+        row.as_ref().map(Self::outgoing_from_row).transpose()
+    }
+
+    async fn cancel_outgoing(&self, id: Uuid, at: DateTime<Utc>, why: &str) -> Result<()> {
+        let mut tx = self.begin().await?;
+        let done = sqlx::query(
+            "UPDATE outgoing_handovers SET state = 'cancelled', updated_at = ? WHERE id = ? AND state IN ('draft', 'approved')",
+        )
+        .bind(ts(at))
+        .bind(id.to_string())
+        .execute(&mut *tx)
+        .await?;
+        if done.rows_affected() != 1 {
+            return Err(StorageError::Conflict);
+        }
+        sqlx::query(
+            "UPDATE outbox SET failed_at = ?, last_error = ? WHERE message_id = ? AND delivered_at IS NULL AND failed_at IS NULL",
+        )
+        .bind(ts(at))
+        .bind(format!("cancelled: {why}"))
+        .bind(id.to_string())
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
         Ok(())
     }
 

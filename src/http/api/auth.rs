@@ -40,8 +40,12 @@ impl Accounts {
 
 /// The bearer token of a request, if it has one.
 pub fn bearer(parts: &Parts) -> Option<&str> {
-    parts
-        .headers
+    bearer_of(&parts.headers)
+}
+
+/// The bearer token in `Authorization: Bearer <token>`, if there is one.
+pub fn bearer_of(headers: &axum::http::HeaderMap) -> Option<&str> {
+    headers
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.strip_prefix("Bearer "))
@@ -57,6 +61,34 @@ async fn caller(parts: &Parts, state: &ApiState) -> Result<Caller, Problem> {
     };
     tracing::Span::current().record("account", caller.account.as_str());
     Ok(caller)
+}
+
+/// The address a request comes from, for throttling: the TCP peer, or, when the peer is a
+/// trusted proxy (`api.trusted_proxies`), the last address in `X-Forwarded-For` that is not
+/// itself a trusted proxy.
+#[derive(Debug, Clone, Copy)]
+pub struct ClientSource(pub Option<std::net::IpAddr>);
+
+impl FromRequestParts<ApiState> for ClientSource {
+    type Rejection = Problem;
+
+    async fn from_request_parts(parts: &mut Parts, state: &ApiState) -> Result<Self, Self::Rejection> {
+        let peer = parts.extensions.get::<crate::http::serve::SourceAddr>().map(|s| s.0.ip());
+        let Some(peer) = peer else { return Ok(ClientSource(None)) };
+        if !state.trusted_proxies.contains(&peer) {
+            return Ok(ClientSource(Some(peer)));
+        }
+        let forwarded = parts
+            .headers
+            .get_all("x-forwarded-for")
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .flat_map(|v| v.split(','))
+            .filter_map(|a| a.trim().parse::<std::net::IpAddr>().ok())
+            .rev()
+            .find(|a| !state.trusted_proxies.contains(a));
+        Ok(ClientSource(Some(forwarded.unwrap_or(peer))))
+    }
 }
 
 /// An integration manager or team lead: the roles that work with client data.

@@ -2,23 +2,23 @@
 //! Routes are under `/api/v1`; every failure is a problem document (docs/problems.md).
 
 pub mod auth;
+pub mod extract;
 mod views;
 
 use std::collections::BTreeSet;
 use std::sync::Arc;
 
-use axum::extract::{FromRequest, Path, Request, State};
+use axum::Router;
+use axum::extract::{Request, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
-use axum::{Json, Router};
 use chrono::NaiveDate;
 use serde::Deserialize;
-use serde::de::DeserializeOwned;
-use uuid::Uuid;
 
 pub use auth::{Accounts, AnyCaller, Manager, Supervisor};
-use views::{ClientLine, ClientView, ConsentView, IncomingView, OutgoingView};
+use extract::{Id, Json, NoQuery, PathIds, Query};
+use views::{AccountView, ClientLine, ClientView, ConsentView, IncomingView, LoginView, OutgoingView};
 
 use super::problem::{Problem, ProblemType};
 use crate::domain::eligibility::{Benefits, TargetGroup};
@@ -36,6 +36,8 @@ use crate::storage::ClientQuery;
 pub struct ApiState {
     pub office: Arc<Office>,
     pub accounts: Arc<Accounts>,
+    /// Reverse proxies whose `X-Forwarded-For` names the client (config `api.trusted_proxies`).
+    pub trusted_proxies: Arc<Vec<std::net::IpAddr>>,
 }
 
 type ApiResult<T> = Result<T, Problem>;
@@ -67,6 +69,7 @@ pub fn router(state: ApiState) -> Router {
         .route("/api/v1/handovers", post(draft_handover))
         .route("/api/v1/handovers/{id}", get(get_handover))
         .route("/api/v1/handovers/{id}/approve", post(approve_handover))
+        .route("/api/v1/handovers/{id}/cancel", post(cancel_handover))
         .route("/api/v1/incoming-handovers", get(list_incoming))
         .route("/api/v1/incoming-handovers/{id}", get(get_incoming))
         .route("/api/v1/incoming-handovers/{id}/accept", post(accept_incoming))
@@ -75,6 +78,7 @@ pub fn router(state: ApiState) -> Router {
         .route("/api/v1/openapi.json", get(openapi))
         .fallback(|| async { Problem::new(ProblemType::NotFound) })
         .method_not_allowed_fallback(|| async { Problem::new(ProblemType::MethodNotAllowed) })
+        .layer(axum::middleware::from_fn(super::limit_headers))
         .layer(axum::middleware::from_fn(trace))
         .with_state(state)
 }
@@ -111,53 +115,11 @@ async fn trace(request: Request, next: axum::middleware::Next) -> Response {
     .await
 }
 
-/// A JSON body. One that does not parse is a `validation-failed` problem whose `errors` name
-/// the field (JSON Pointer) and what is wrong with it.
-pub struct Body<T>(pub T);
+/// A JSON answer (serialised with the types' own rules: timestamps with milliseconds).
+type Answer<T> = axum::Json<T>;
 
-impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for Body<T> {
-    type Rejection = Problem;
-
-    async fn from_request(request: Request, _: &S) -> Result<Self, Self::Rejection> {
-        let bytes = axum::body::to_bytes(request.into_body(), 1 << 20)
-            .await
-            .map_err(|_| Problem::new(ProblemType::PayloadTooLarge).with("limit_bytes", 1 << 20))?;
-        let invalid = |pointer: String, reason: String| {
-            Problem::new(ProblemType::ValidationFailed)
-                .detail(format!("{pointer}: {reason}"))
-                .with("errors", serde_json::json!([{ "pointer": pointer, "reason": reason }]))
-        };
-        let mut de = serde_json::Deserializer::from_slice(&bytes);
-        let value = serde_path_to_error::deserialize(&mut de)
-            .map_err(|e| invalid(pointer_of(e.path()), e.into_inner().to_string()))?;
-        de.end().map_err(|e| invalid(String::new(), e.to_string()))?;
-        Ok(Body(value))
-    }
-}
-
-/// A serde path as a JSON Pointer.
-fn pointer_of(path: &serde_path_to_error::Path) -> String {
-    use serde_path_to_error::Segment;
-    path.iter()
-        .map(|segment| match segment {
-            Segment::Seq { index } => format!("/{index}"),
-            Segment::Map { key } => format!("/{}", key.replace('~', "~0").replace('/', "~1")),
-            Segment::Enum { variant } => format!("/{variant}"),
-            Segment::Unknown => "/?".to_owned(),
-        })
-        .collect()
-}
-
-fn parse_id(s: &str, what: &'static str) -> ApiResult<Uuid> {
-    Uuid::parse_str(s).map_err(|_| Problem::new(ProblemType::NotFound).detail(format!("no such {what}")))
-}
-
-fn client_id(s: &str) -> ApiResult<ClientId> {
-    parse_id(s, "client").map(ClientId::from_uuid)
-}
-
-async fn office(State(s): State<ApiState>, AnyCaller(caller): AnyCaller) -> Json<serde_json::Value> {
-    Json(serde_json::json!({
+async fn office(State(s): State<ApiState>, AnyCaller(caller): AnyCaller, _: NoQuery) -> Answer<serde_json::Value> {
+    axum::Json(serde_json::json!({
         "id": s.office.id(),
         "name": s.office.name(),
         "you": { "account": caller.account, "role": caller.role },
@@ -171,22 +133,23 @@ struct Login {
     password: String,
 }
 
-async fn login(State(s): State<ApiState>, Body(req): Body<Login>) -> ApiResult<Json<serde_json::Value>> {
-    let session = s.office.login(&req.account, req.password).await?;
-    Ok(Json(serde_json::json!({ "token": session.token, "expires_at": session.expires_at })))
+async fn login(
+    State(s): State<ApiState>,
+    source: auth::ClientSource,
+    _: NoQuery,
+    Json(req): Json<Login>,
+) -> ApiResult<Answer<LoginView>> {
+    let session = s.office.login(&req.account, req.password, source.0).await?;
+    Ok(axum::Json(LoginView { token: session.token, expires_at: session.expires_at }))
 }
 
 async fn logout(
     State(s): State<ApiState>,
     AnyCaller(_): AnyCaller,
+    _: NoQuery,
     headers: axum::http::HeaderMap,
 ) -> ApiResult<StatusCode> {
-    let token = headers
-        .get(axum::http::header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.strip_prefix("Bearer "))
-        .unwrap_or_default();
-    s.office.logout(token.trim()).await?;
+    s.office.logout(auth::bearer_of(&headers).unwrap_or_default()).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -198,34 +161,32 @@ struct NewAccount {
     password: String,
 }
 
-fn account_json(a: &crate::storage::AccountRecord) -> serde_json::Value {
-    serde_json::json!({ "name": a.name, "role": a.role, "created_by": a.created_by, "created_at": a.created_at, "disabled_at": a.disabled_at })
-}
-
 async fn create_account(
     State(s): State<ApiState>,
     AnyCaller(caller): AnyCaller,
-    Body(req): Body<NewAccount>,
+    _: NoQuery,
+    Json(req): Json<NewAccount>,
 ) -> ApiResult<Response> {
     let account = s.office.create_account(&caller, &req.name, req.role, req.password).await?;
-    Ok((StatusCode::CREATED, Json(account_json(&account))).into_response())
+    Ok((StatusCode::CREATED, axum::Json(AccountView::from(&account))).into_response())
 }
 
 async fn list_accounts(
     State(s): State<ApiState>,
     AnyCaller(caller): AnyCaller,
-) -> ApiResult<Json<Vec<serde_json::Value>>> {
-    Ok(Json(s.office.list_accounts(&caller).await?.iter().map(account_json).collect()))
+    _: NoQuery,
+) -> ApiResult<Answer<Vec<AccountView>>> {
+    Ok(axum::Json(s.office.list_accounts(&caller).await?.iter().map(AccountView::from).collect()))
 }
 
 async fn approve_extension(
     State(s): State<ApiState>,
     Manager(account, role): Manager,
-    Path((id, request)): Path<(String, String)>,
-) -> ApiResult<Json<ClientView>> {
-    let request = parse_id(&request, "extension request")?;
-    let record = s.office.approve_extension(&s.office.author(&account), role, client_id(&id)?, request).await?;
-    Ok(Json(ClientView::from(&record)))
+    PathIds((id, Id(request))): PathIds<(ClientId, Id)>,
+    _: NoQuery,
+) -> ApiResult<Answer<ClientView>> {
+    let record = s.office.approve_extension(&s.office.author(&account), role, id, request).await?;
+    Ok(axum::Json(ClientView::from(&record)))
 }
 
 #[derive(Deserialize)]
@@ -233,7 +194,9 @@ async fn approve_extension(
 struct CreateClient {
     given_name: PersonName,
     family_name: PersonName,
+    #[serde(with = "crate::domain::time::date")]
     date_of_birth: NaiveDate,
+    #[serde(with = "crate::domain::time::date")]
     first_session: NaiveDate,
     target_group: TargetGroup,
     benefits: Benefits,
@@ -246,7 +209,8 @@ struct CreateClient {
 async fn create_client(
     State(s): State<ApiState>,
     Manager(account, _): Manager,
-    Body(req): Body<CreateClient>,
+    _: NoQuery,
+    Json(req): Json<CreateClient>,
 ) -> ApiResult<Response> {
     let identity =
         ClientIdentity { given_name: req.given_name, family_name: req.family_name, date_of_birth: req.date_of_birth };
@@ -259,16 +223,17 @@ async fn create_client(
         household_of: req.household_of,
     };
     let record = s.office.create_client(&s.office.author(&account), new).await?;
-    Ok((StatusCode::CREATED, Json(ClientView::from(&record))).into_response())
+    Ok((StatusCode::CREATED, axum::Json(ClientView::from(&record))).into_response())
 }
 
 async fn get_client(
     State(s): State<ApiState>,
     Manager(account, _): Manager,
-    Path(id): Path<String>,
-) -> ApiResult<Json<ClientView>> {
-    let record = s.office.read_client(&s.office.author(&account), client_id(&id)?).await?;
-    Ok(Json(ClientView::from(&record)))
+    PathIds(id): PathIds<ClientId>,
+    _: NoQuery,
+) -> ApiResult<Answer<ClientView>> {
+    let record = s.office.read_client(&s.office.author(&account), id).await?;
+    Ok(axum::Json(ClientView::from(&record)))
 }
 
 #[derive(Deserialize)]
@@ -292,20 +257,16 @@ fn default_per_page() -> u32 {
     50
 }
 
-/// A query string; one that does not parse is a `validation-failed` problem.
-fn query<T: DeserializeOwned>(raw: Option<&str>) -> ApiResult<T> {
-    serde_urlencoded::from_str(raw.unwrap_or(""))
-        .map_err(|e| Problem::new(ProblemType::ValidationFailed).detail(e.to_string()))
-}
-
 async fn list_clients(
     State(s): State<ApiState>,
     Manager(account, _): Manager,
-    uri: axum::http::Uri,
-) -> ApiResult<Json<serde_json::Value>> {
-    let q: ListQuery = query(uri.query())?;
-    if q.page == 0 || !(1..=200).contains(&q.per_page) {
-        return Err(Problem::new(ProblemType::ValidationFailed).detail("page starts at 1; per_page is 1 to 200"));
+    Query(q): Query<ListQuery>,
+) -> ApiResult<Answer<serde_json::Value>> {
+    if q.page == 0 {
+        return Err(extract::invalid("/page".into(), "page starts at 1".into()));
+    }
+    if !(1..=200).contains(&q.per_page) {
+        return Err(extract::invalid("/per_page".into(), "per_page is 1 to 200".into()));
     }
     let search = q.search.filter(|t| !t.trim().is_empty());
     let query = ClientQuery {
@@ -316,7 +277,7 @@ async fn list_clients(
     };
     let (clients, total) = s.office.list_clients(&s.office.author(&account), &query).await?;
     let items: Vec<ClientLine> = clients.iter().map(ClientLine::from).collect();
-    Ok(Json(serde_json::json!({ "items": items, "page": q.page, "per_page": q.per_page, "total": total })))
+    Ok(axum::Json(serde_json::json!({ "items": items, "page": q.page, "per_page": q.per_page, "total": total })))
 }
 
 #[derive(Deserialize)]
@@ -333,23 +294,23 @@ fn default_days() -> u32 {
 async fn windows_ending(
     State(s): State<ApiState>,
     Manager(account, _): Manager,
-    uri: axum::http::Uri,
-) -> ApiResult<Json<Vec<ClientLine>>> {
-    let q: EndingQuery = query(uri.query())?;
+    Query(q): Query<EndingQuery>,
+) -> ApiResult<Answer<Vec<ClientLine>>> {
     if q.days > 3660 {
-        return Err(Problem::new(ProblemType::ValidationFailed).detail("days is at most 3660"));
+        return Err(extract::invalid("/days".into(), "days is at most 3660".into()));
     }
     let clients = s.office.windows_ending(&s.office.author(&account), q.days, 500).await?;
-    Ok(Json(clients.iter().map(ClientLine::from).collect()))
+    Ok(axum::Json(clients.iter().map(ClientLine::from).collect()))
 }
 
 async fn household(
     State(s): State<ApiState>,
     Manager(account, _): Manager,
-    Path(id): Path<String>,
-) -> ApiResult<Json<Vec<ClientLine>>> {
-    let members = s.office.household(&s.office.author(&account), client_id(&id)?).await?;
-    Ok(Json(members.iter().map(ClientLine::from).collect()))
+    PathIds(id): PathIds<ClientId>,
+    _: NoQuery,
+) -> ApiResult<Answer<Vec<ClientLine>>> {
+    let members = s.office.household(&s.office.author(&account), id).await?;
+    Ok(axum::Json(members.iter().map(ClientLine::from).collect()))
 }
 
 #[derive(Deserialize)]
@@ -364,25 +325,19 @@ struct SetEligibility {
 async fn set_eligibility(
     State(s): State<ApiState>,
     Manager(account, _): Manager,
-    Path(id): Path<String>,
-    Body(req): Body<SetEligibility>,
-) -> ApiResult<Json<ClientView>> {
-    let record = s
-        .office
-        .set_eligibility(
-            &s.office.author(&account),
-            client_id(&id)?,
-            req.target_group,
-            req.benefits,
-            req.discretion_reason,
-        )
-        .await?;
-    Ok(Json(ClientView::from(&record)))
+    PathIds(id): PathIds<ClientId>,
+    _: NoQuery,
+    Json(req): Json<SetEligibility>,
+) -> ApiResult<Answer<ClientView>> {
+    let author = s.office.author(&account);
+    let record = s.office.set_eligibility(&author, id, req.target_group, req.benefits, req.discretion_reason).await?;
+    Ok(axum::Json(ClientView::from(&record)))
 }
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct NewSession {
+    #[serde(with = "crate::domain::time::date")]
     date: NaiveDate,
     note: Text,
 }
@@ -390,24 +345,27 @@ struct NewSession {
 async fn record_session(
     State(s): State<ApiState>,
     Manager(account, _): Manager,
-    Path(id): Path<String>,
-    Body(req): Body<NewSession>,
+    PathIds(id): PathIds<ClientId>,
+    _: NoQuery,
+    Json(req): Json<NewSession>,
 ) -> ApiResult<Response> {
-    let session = s.office.record_session(&s.office.author(&account), client_id(&id)?, req.date, req.note).await?;
-    Ok((StatusCode::CREATED, Json(session)).into_response())
+    let session = s.office.record_session(&s.office.author(&account), id, req.date, req.note).await?;
+    Ok((StatusCode::CREATED, axum::Json(session)).into_response())
 }
 
 async fn list_sessions(
     State(s): State<ApiState>,
     Manager(account, _): Manager,
-    Path(id): Path<String>,
-) -> ApiResult<Json<Vec<crate::domain::participation::CounsellingSession>>> {
-    Ok(Json(s.office.sessions(&s.office.author(&account), client_id(&id)?).await?))
+    PathIds(id): PathIds<ClientId>,
+    _: NoQuery,
+) -> ApiResult<Answer<Vec<crate::domain::participation::CounsellingSession>>> {
+    Ok(axum::Json(s.office.sessions(&s.office.author(&account), id).await?))
 }
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct Exit {
+    #[serde(with = "crate::domain::time::date")]
     on: NaiveDate,
     reason: ExitReason,
     #[serde(default)]
@@ -417,32 +375,36 @@ struct Exit {
 async fn exit(
     State(s): State<ApiState>,
     Manager(account, _): Manager,
-    Path(id): Path<String>,
-    Body(req): Body<Exit>,
-) -> ApiResult<Json<ClientView>> {
-    let record = s.office.exit(&s.office.author(&account), client_id(&id)?, req.on, req.reason, req.note).await?;
-    Ok(Json(ClientView::from(&record)))
+    PathIds(id): PathIds<ClientId>,
+    _: NoQuery,
+    Json(req): Json<Exit>,
+) -> ApiResult<Answer<ClientView>> {
+    let record = s.office.exit(&s.office.author(&account), id, req.on, req.reason, req.note).await?;
+    Ok(axum::Json(ClientView::from(&record)))
 }
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct ReEntry {
+    #[serde(with = "crate::domain::time::date")]
     on: NaiveDate,
 }
 
 async fn re_enter(
     State(s): State<ApiState>,
     Manager(account, _): Manager,
-    Path(id): Path<String>,
-    Body(req): Body<ReEntry>,
-) -> ApiResult<Json<ClientView>> {
-    let record = s.office.re_enter(&s.office.author(&account), client_id(&id)?, req.on).await?;
-    Ok(Json(ClientView::from(&record)))
+    PathIds(id): PathIds<ClientId>,
+    _: NoQuery,
+    Json(req): Json<ReEntry>,
+) -> ApiResult<Answer<ClientView>> {
+    let record = s.office.re_enter(&s.office.author(&account), id, req.on).await?;
+    Ok(axum::Json(ClientView::from(&record)))
 }
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct NewReview {
+    #[serde(with = "crate::domain::time::date")]
     on: NaiveDate,
     note: Text,
 }
@@ -450,12 +412,12 @@ struct NewReview {
 async fn review_goal(
     State(s): State<ApiState>,
     Manager(account, _): Manager,
-    Path((id, goal)): Path<(String, String)>,
-    Body(req): Body<NewReview>,
+    PathIds((id, goal)): PathIds<(ClientId, GoalId)>,
+    _: NoQuery,
+    Json(req): Json<NewReview>,
 ) -> ApiResult<Response> {
-    let goal_id = GoalId::from_uuid(parse_id(&goal, "goal")?);
-    let goal = s.office.review_goal(&s.office.author(&account), client_id(&id)?, goal_id, req.on, req.note).await?;
-    Ok((StatusCode::CREATED, Json(goal)).into_response())
+    let goal = s.office.review_goal(&s.office.author(&account), id, goal, req.on, req.note).await?;
+    Ok((StatusCode::CREATED, axum::Json(goal)).into_response())
 }
 
 #[derive(Deserialize)]
@@ -473,11 +435,10 @@ fn german() -> String {
 async fn notice(
     State(s): State<ApiState>,
     Manager(account, _): Manager,
-    Path(id): Path<String>,
-    uri: axum::http::Uri,
+    PathIds(id): PathIds<ClientId>,
+    Query(q): Query<NoticeQuery>,
 ) -> ApiResult<Response> {
-    let q: NoticeQuery = query(uri.query())?;
-    let page = s.office.notice(&s.office.author(&account), client_id(&id)?, &q.lang).await?;
+    let page = s.office.notice(&s.office.author(&account), id, &q.lang).await?;
     let page = page.ok_or_else(|| {
         let available: Vec<&str> = crate::notice::languages().collect();
         Problem::new(ProblemType::NotFound)
@@ -490,9 +451,10 @@ async fn notice(
 async fn audit_log(
     State(s): State<ApiState>,
     Supervisor(caller): Supervisor,
-    Path(id): Path<String>,
-) -> ApiResult<Json<Vec<crate::storage::AuditEntry>>> {
-    Ok(Json(s.office.audit_log(&s.office.author(&caller.account), client_id(&id)?).await?))
+    PathIds(id): PathIds<ClientId>,
+    _: NoQuery,
+) -> ApiResult<Answer<Vec<crate::storage::AuditEntry>>> {
+    Ok(axum::Json(s.office.audit_log(&s.office.author(&caller.account), id).await?))
 }
 
 #[derive(Deserialize)]
@@ -503,15 +465,16 @@ struct NewGoal {
     #[serde(default)]
     steps: Vec<Step>,
     responsible: Responsible,
-    #[serde(default)]
+    #[serde(default, with = "crate::domain::time::date_opt")]
     target_date: Option<NaiveDate>,
 }
 
 async fn add_goal(
     State(s): State<ApiState>,
     Manager(account, _): Manager,
-    Path(id): Path<String>,
-    Body(req): Body<NewGoal>,
+    PathIds(id): PathIds<ClientId>,
+    _: NoQuery,
+    Json(req): Json<NewGoal>,
 ) -> ApiResult<Response> {
     let draft = GoalDraft {
         area: req.area,
@@ -520,13 +483,13 @@ async fn add_goal(
         responsible: req.responsible,
         target_date: req.target_date,
     };
-    let goal = s.office.add_goal(&s.office.author(&account), client_id(&id)?, draft).await?;
-    Ok((StatusCode::CREATED, Json(goal)).into_response())
+    let goal = s.office.add_goal(&s.office.author(&account), id, draft).await?;
+    Ok((StatusCode::CREATED, axum::Json(goal)).into_response())
 }
 
-/// `Some(None)` for an explicit `null`, `None` for an absent field.
-fn present<'de, D: serde::Deserializer<'de>, T: Deserialize<'de>>(d: D) -> Result<Option<Option<T>>, D::Error> {
-    Option::<T>::deserialize(d).map(Some)
+/// `Some(None)` for an explicit `null`, `None` for an absent field; dates read strictly.
+fn present_date<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<Option<NaiveDate>>, D::Error> {
+    crate::domain::time::date_opt::deserialize(d).map(Some)
 }
 
 #[derive(Deserialize)]
@@ -535,7 +498,7 @@ struct ChangeGoal {
     description: Option<Text>,
     steps: Option<Vec<Step>>,
     responsible: Option<Responsible>,
-    #[serde(default, deserialize_with = "present")]
+    #[serde(default, deserialize_with = "present_date")]
     target_date: Option<Option<NaiveDate>>,
     status: Option<GoalStatus>,
 }
@@ -543,9 +506,10 @@ struct ChangeGoal {
 async fn update_goal(
     State(s): State<ApiState>,
     Manager(account, _): Manager,
-    Path((id, goal)): Path<(String, String)>,
-    Body(req): Body<ChangeGoal>,
-) -> ApiResult<Json<crate::domain::Goal>> {
+    PathIds((id, goal)): PathIds<(ClientId, GoalId)>,
+    _: NoQuery,
+    Json(req): Json<ChangeGoal>,
+) -> ApiResult<Answer<crate::domain::Goal>> {
     let patch = GoalPatch {
         description: req.description,
         steps: req.steps,
@@ -553,9 +517,8 @@ async fn update_goal(
         target_date: req.target_date,
         status: req.status,
     };
-    let goal_id = GoalId::from_uuid(parse_id(&goal, "goal")?);
-    let goal = s.office.update_goal(&s.office.author(&account), client_id(&id)?, goal_id, patch).await?;
-    Ok(Json(goal))
+    let goal = s.office.update_goal(&s.office.author(&account), id, goal, patch).await?;
+    Ok(axum::Json(goal))
 }
 
 #[derive(Deserialize)]
@@ -569,15 +532,18 @@ struct NewExtension {
 async fn grant_extension(
     State(s): State<ApiState>,
     Manager(account, _): Manager,
-    Path(id): Path<String>,
-    Body(req): Body<NewExtension>,
+    PathIds(id): PathIds<ClientId>,
+    _: NoQuery,
+    Json(req): Json<NewExtension>,
 ) -> ApiResult<Response> {
     let grounds = ExtensionGrounds::new(req.reasons, req.justification).map_err(|e| Problem::from(&e))?;
-    let outcome = s.office.grant_extension(&s.office.author(&account), client_id(&id)?, req.months, grounds).await?;
+    let outcome = s.office.grant_extension(&s.office.author(&account), id, req.months, grounds).await?;
     Ok(match outcome {
-        ExtensionOutcome::Granted(record) => Json(ClientView::from(&record)).into_response(),
+        ExtensionOutcome::Granted(record) => axum::Json(ClientView::from(&record)).into_response(),
         // Four eyes: 202, the request waits for a team lead; `pending_extensions` lists it.
-        ExtensionOutcome::Pending(record, _) => (StatusCode::ACCEPTED, Json(ClientView::from(&record))).into_response(),
+        ExtensionOutcome::Pending(record, _) => {
+            (StatusCode::ACCEPTED, axum::Json(ClientView::from(&record))).into_response()
+        }
     })
 }
 
@@ -591,32 +557,32 @@ struct NewConsent {
 async fn record_consent(
     State(s): State<ApiState>,
     Manager(account, _): Manager,
-    Path(id): Path<String>,
-    Body(req): Body<NewConsent>,
+    PathIds(id): PathIds<ClientId>,
+    _: NoQuery,
+    Json(req): Json<NewConsent>,
 ) -> ApiResult<Response> {
-    let grant =
-        s.office.record_consent(&s.office.author(&account), client_id(&id)?, req.recipient, req.categories).await?;
-    Ok((StatusCode::CREATED, Json(ConsentView::from(&grant))).into_response())
+    let grant = s.office.record_consent(&s.office.author(&account), id, req.recipient, req.categories).await?;
+    Ok((StatusCode::CREATED, axum::Json(ConsentView::from(&grant))).into_response())
 }
 
 async fn get_consent(
     State(s): State<ApiState>,
     Manager(account, _): Manager,
-    Path((id, consent)): Path<(String, String)>,
-) -> ApiResult<Json<ConsentView>> {
-    let consent_id = ConsentId::from_uuid(parse_id(&consent, "consent")?);
-    let grant = s.office.read_consent(&s.office.author(&account), client_id(&id)?, consent_id).await?;
-    Ok(Json(ConsentView::from(&grant)))
+    PathIds((id, consent)): PathIds<(ClientId, ConsentId)>,
+    _: NoQuery,
+) -> ApiResult<Answer<ConsentView>> {
+    let grant = s.office.read_consent(&s.office.author(&account), id, consent).await?;
+    Ok(axum::Json(ConsentView::from(&grant)))
 }
 
 async fn withdraw_consent(
     State(s): State<ApiState>,
     Manager(account, _): Manager,
-    Path((id, consent)): Path<(String, String)>,
-) -> ApiResult<Json<ConsentView>> {
-    let consent_id = ConsentId::from_uuid(parse_id(&consent, "consent")?);
-    let grant = s.office.withdraw_consent(&s.office.author(&account), client_id(&id)?, consent_id).await?;
-    Ok(Json(ConsentView::from(&grant)))
+    PathIds((id, consent)): PathIds<(ClientId, ConsentId)>,
+    _: NoQuery,
+) -> ApiResult<Answer<ConsentView>> {
+    let grant = s.office.withdraw_consent(&s.office.author(&account), id, consent).await?;
+    Ok(axum::Json(ConsentView::from(&grant)))
 }
 
 #[derive(Deserialize)]
@@ -630,55 +596,75 @@ struct NewHandover {
 async fn draft_handover(
     State(s): State<ApiState>,
     Manager(account, _): Manager,
-    Body(req): Body<NewHandover>,
+    _: NoQuery,
+    Json(req): Json<NewHandover>,
 ) -> ApiResult<Response> {
     let draft =
         s.office.draft_handover(&s.office.author(&account), req.client_id, req.receiver, req.consent_id).await?;
-    Ok((StatusCode::CREATED, Json(OutgoingView::new(&draft, None))).into_response())
+    Ok((StatusCode::CREATED, axum::Json(OutgoingView::new(&draft, None))).into_response())
 }
 
 async fn get_handover(
     State(s): State<ApiState>,
     Manager(account, _): Manager,
-    Path(id): Path<String>,
+    PathIds(Id(id)): PathIds<Id>,
+    _: NoQuery,
 ) -> ApiResult<Response> {
-    let (handover, outbox) = s.office.outgoing_handover(&s.office.author(&account), parse_id(&id, "handover")?).await?;
-    Ok(Json(OutgoingView::new(&handover, outbox.as_ref())).into_response())
+    let (handover, outbox) = s.office.outgoing_handover(&s.office.author(&account), id).await?;
+    Ok(axum::Json(OutgoingView::new(&handover, outbox.as_ref())).into_response())
 }
 
 async fn approve_handover(
     State(s): State<ApiState>,
     Manager(account, role): Manager,
-    Path(id): Path<String>,
+    PathIds(Id(id)): PathIds<Id>,
+    _: NoQuery,
 ) -> ApiResult<Response> {
-    let id = parse_id(&id, "handover")?;
     let author = s.office.author(&account);
     s.office.approve_handover(&author, role, id).await?;
     let (handover, outbox) = s.office.outgoing_handover(&author, id).await?;
-    Ok((StatusCode::ACCEPTED, Json(OutgoingView::new(&handover, outbox.as_ref()))).into_response())
+    Ok((StatusCode::ACCEPTED, axum::Json(OutgoingView::new(&handover, outbox.as_ref()))).into_response())
 }
 
-async fn list_incoming(State(s): State<ApiState>, Manager(account, _): Manager) -> ApiResult<Json<Vec<IncomingView>>> {
+async fn cancel_handover(
+    State(s): State<ApiState>,
+    Manager(account, _): Manager,
+    PathIds(Id(id)): PathIds<Id>,
+    _: NoQuery,
+) -> ApiResult<Response> {
+    let author = s.office.author(&account);
+    s.office.cancel_handover(&author, id).await?;
+    let (handover, outbox) = s.office.outgoing_handover(&author, id).await?;
+    Ok(axum::Json(OutgoingView::new(&handover, outbox.as_ref())).into_response())
+}
+
+async fn list_incoming(
+    State(s): State<ApiState>,
+    Manager(account, _): Manager,
+    _: NoQuery,
+) -> ApiResult<Answer<Vec<IncomingView>>> {
     let list = s.office.list_incoming(&s.office.author(&account)).await?;
-    Ok(Json(list.iter().map(|h| IncomingView::summary(h, s.office.directory())).collect()))
+    Ok(axum::Json(list.iter().map(|h| IncomingView::summary(h, s.office.directory())).collect()))
 }
 
 async fn get_incoming(
     State(s): State<ApiState>,
     Manager(account, _): Manager,
-    Path(id): Path<String>,
-) -> ApiResult<Json<IncomingView>> {
-    let handover = s.office.read_incoming(&s.office.author(&account), parse_id(&id, "handover")?).await?;
-    Ok(Json(IncomingView::full(&handover, s.office.directory())))
+    PathIds(Id(id)): PathIds<Id>,
+    _: NoQuery,
+) -> ApiResult<Answer<IncomingView>> {
+    let handover = s.office.read_incoming(&s.office.author(&account), id).await?;
+    Ok(axum::Json(IncomingView::full(&handover, s.office.directory())))
 }
 
 async fn accept_incoming(
     State(s): State<ApiState>,
     Manager(account, _): Manager,
-    Path(id): Path<String>,
-) -> ApiResult<Json<ClientView>> {
-    let record = s.office.accept_incoming(&s.office.author(&account), parse_id(&id, "handover")?).await?;
-    Ok(Json(ClientView::from(&record)))
+    PathIds(Id(id)): PathIds<Id>,
+    _: NoQuery,
+) -> ApiResult<Answer<ClientView>> {
+    let record = s.office.accept_incoming(&s.office.author(&account), id).await?;
+    Ok(axum::Json(ClientView::from(&record)))
 }
 
 #[derive(Deserialize)]
@@ -690,10 +676,10 @@ struct Decline {
 async fn decline_incoming(
     State(s): State<ApiState>,
     Manager(account, _): Manager,
-    Path(id): Path<String>,
-    Body(req): Body<Decline>,
-) -> ApiResult<Json<IncomingView>> {
-    let handover =
-        s.office.decline_incoming(&s.office.author(&account), parse_id(&id, "handover")?, req.reason).await?;
-    Ok(Json(IncomingView::full(&handover, s.office.directory())))
+    PathIds(Id(id)): PathIds<Id>,
+    _: NoQuery,
+    Json(req): Json<Decline>,
+) -> ApiResult<Answer<IncomingView>> {
+    let handover = s.office.decline_incoming(&s.office.author(&account), id, req.reason).await?;
+    Ok(axum::Json(IncomingView::full(&handover, s.office.directory())))
 }

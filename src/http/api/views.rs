@@ -39,7 +39,9 @@ pub struct ClientView {
     /// Extensions asked for that wait for a team lead (four eyes).
     pub pending_extensions: Vec<crate::domain::window::ExtensionRequest>,
     pub plan: IntegrationPlan,
+    #[serde(with = "crate::domain::time::ts")]
     pub created_at: DateTime<Utc>,
+    #[serde(with = "crate::domain::time::ts")]
     pub updated_at: DateTime<Utc>,
 }
 
@@ -102,8 +104,10 @@ pub struct ConsentView {
     pub recipient: OfficeId,
     pub categories: std::collections::BTreeSet<DataCategory>,
     pub legal_bases: std::collections::BTreeSet<LegalBasis>,
+    #[serde(with = "crate::domain::time::ts")]
     pub given_at: DateTime<Utc>,
     pub witnessed_by: String,
+    #[serde(with = "crate::domain::time::ts_opt")]
     pub withdrawn_at: Option<DateTime<Utc>>,
 }
 
@@ -125,8 +129,11 @@ impl From<&crate::domain::ConsentGrant> for ConsentView {
 #[derive(Serialize)]
 pub struct DeliveryView {
     pub attempts: u32,
+    #[serde(with = "crate::domain::time::ts_opt")]
     pub next_attempt_at: Option<DateTime<Utc>>,
+    #[serde(with = "crate::domain::time::ts_opt")]
     pub delivered_at: Option<DateTime<Utc>>,
+    #[serde(with = "crate::domain::time::ts_opt")]
     pub failed_at: Option<DateTime<Utc>>,
     pub last_error: Option<String>,
 }
@@ -159,6 +166,7 @@ pub struct IncomingView {
     pub id: Uuid,
     pub sender: OfficeId,
     pub sender_name: Option<String>,
+    #[serde(with = "crate::domain::time::ts")]
     pub received_at: DateTime<Utc>,
     pub state: IncomingState,
     #[serde(flatten)]
@@ -166,6 +174,7 @@ pub struct IncomingView {
     pub first_session: NaiveDate,
     pub last_day: NaiveDate,
     pub decided_by: Option<String>,
+    #[serde(with = "crate::domain::time::ts_opt")]
     pub decided_at: Option<DateTime<Utc>>,
     pub decline_reason: Option<String>,
     pub client_id: Option<ClientId>,
@@ -214,4 +223,36 @@ impl IncomingView {
             ..Self::summary(h, directory)
         }
     }
+}
+
+/// A staff account as administrators see it (never its password hash).
+#[derive(Serialize)]
+pub struct AccountView {
+    pub name: String,
+    pub role: crate::domain::staff::Role,
+    pub created_by: String,
+    #[serde(with = "crate::domain::time::ts")]
+    pub created_at: DateTime<Utc>,
+    #[serde(with = "crate::domain::time::ts_opt")]
+    pub disabled_at: Option<DateTime<Utc>>,
+}
+
+impl From<&crate::storage::AccountRecord> for AccountView {
+    fn from(a: &crate::storage::AccountRecord) -> Self {
+        Self {
+            name: a.name.clone(),
+            role: a.role,
+            created_by: a.created_by.clone(),
+            created_at: a.created_at,
+            disabled_at: a.disabled_at,
+        }
+    }
+}
+
+/// A session token from a login, and until when it is valid.
+#[derive(Serialize)]
+pub struct LoginView {
+    pub token: String,
+    #[serde(with = "crate::domain::time::ts")]
+    pub expires_at: DateTime<Utc>,
 }

@@ -1,11 +1,9 @@
 //! Whole handovers between real offices: caseworker API over HTTP, federation over mutual TLS,
 //! each office with its own SQLite file.
 
-mod common;
-
 use std::time::Duration;
 
-use common::*;
+use crate::harness::*;
 use reqwest::Method;
 use serde_json::{Value, json};
 use staffel::demo::{Caseworker, DemoOffice};
@@ -298,7 +296,7 @@ async fn the_caseworker_api_needs_a_token_and_answers_problems() {
 #[tokio::test]
 async fn the_demo_runs_and_both_offices_agree() {
     let mut out = Vec::new();
-    let same = staffel::demo::run(&certs(), &mut out).await.unwrap();
+    let same = staffel::demo::run(&certs(), &staffel::clock::Clock::starting_at(t0()), &mut out).await.unwrap();
     let text = String::from_utf8(out).unwrap();
     assert!(same, "{text}");
     assert!(text.contains("both offices agree"), "{text}");

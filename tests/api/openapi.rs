@@ -2,21 +2,19 @@
 //! router, and real offices, driven through every operation, answer only with documented status
 //! codes and with bodies that match the documented schemas.
 
-mod common;
-
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+use crate::harness::*;
 use chrono::Datelike;
-use common::*;
 use jsonschema::Validator;
 use serde_json::{Value, json};
-use staffel::demo::{self, DemoOffice};
+use staffel::demo::DemoOffice;
 use staffel::pki::dev;
 
-const DOC: &str = include_str!("../docs/openapi.json");
-const ROUTER: &str = include_str!("../src/http/api/mod.rs");
+const DOC: &str = include_str!("../../docs/openapi.json");
+const ROUTER: &str = include_str!("../../src/http/api/mod.rs");
 const METHODS: [&str; 8] = ["get", "put", "post", "delete", "options", "head", "patch", "trace"];
 const P: &str = "urn:staffel:problem:";
 
@@ -512,14 +510,12 @@ fn client_body(given: &str, first_session: chrono::NaiveDate) -> Value {
 
 #[tokio::test]
 async fn the_service_answers_as_documented() {
-    let _ = rustls::crypto::ring::default_provider().install_default();
-    let work = tempfile::tempdir().unwrap();
     // Heidelberg requires four eyes, Stuttgart does not.
-    let offices = demo::start_dev_offices_with(&certs(), work.path(), &[STUTTGART, HEIDELBERG], |c| {
-        c.office.four_eyes = c.office.id.as_str() == HEIDELBERG;
-    })
-    .await
-    .unwrap();
+    let federation = offices(&[STUTTGART, HEIDELBERG])
+        .configure(|c| c.office.four_eyes = c.office.id.as_str() == HEIDELBERG)
+        .start()
+        .await;
+    let offices = federation.offices;
     let (a, b) = (&offices[0], &offices[1]);
     let im = as_user(a, dev::dev_token(STUTTGART));
     let lead = as_user(a, dev::dev_lead_token(STUTTGART));
@@ -596,8 +592,7 @@ async fn the_service_answers_as_documented() {
 
     let sessions = "POST /api/v1/clients/{id}/sessions";
     d.expect(&im, sessions, &[&c1], Some(json!({"date": first, "note": "First session: goals agreed"})), 201).await;
-    d.problem(&im, sessions, &[&c1], Some(json!({"date": today + days(1), "note": "x"})), 422, "validation-failed")
-        .await;
+    d.problem(&im, sessions, &[&c1], Some(json!({"date": today + days(1), "note": "x"})), 422, "date-invalid").await;
     let listed = d.expect(&im, "GET /api/v1/clients/{id}/sessions", &[&c1], None, 200).await;
     assert_eq!(listed.as_array().unwrap().len(), 1);
 
@@ -728,7 +723,7 @@ async fn the_service_answers_as_documented() {
     d.problem(&im, consents, &[&c1], Some(body), 422, "validation-failed").await;
     let handovers = "POST /api/v1/handovers";
     let to_self = json!({"client_id": c1, "receiver": STUTTGART, "consent_id": consent});
-    d.problem(&im, handovers, &[], Some(to_self), 422, "validation-failed").await;
+    d.problem(&im, handovers, &[], Some(to_self), 422, "handover-to-self").await;
     let elsewhere = json!({"client_id": c1, "receiver": "09162000", "consent_id": consent});
     d.problem(&im, handovers, &[], Some(elsewhere), 422, "unknown-office").await;
     let body = json!({"client_id": c1, "receiver": HEIDELBERG, "consent_id": consent});
@@ -748,6 +743,19 @@ async fn the_service_answers_as_documented() {
     let h2 = id(&d.expect(&im, handovers, &[], Some(body), 201).await);
     d.expect(&im, "POST /api/v1/handovers/{id}/approve", &[&h2], None, 202).await;
     d.wait_for(&im, "GET /api/v1/handovers/{id}", &[&h2], "state", "delivered").await;
+    // One open handover per client: a second waits until the first is decided or cancelled.
+    let body = json!({"client_id": c4, "receiver": HEIDELBERG, "consent_id": consent4});
+    d.problem(&im, handovers, &[], Some(body), 409, "handover-open").await;
+    d.problem(&im, "POST /api/v1/handovers/{id}/cancel", &[&h2], None, 409, "invalid-state").await;
+
+    let c5 = id(&d.expect(&im, "POST /api/v1/clients", &[], Some(client_body("Testa", today - days(40))), 201).await);
+    let body = json!({"recipient": HEIDELBERG, "categories": ["identity", "window"]});
+    let consent5 = id(&d.expect(&im, consents, &[&c5], Some(body), 201).await);
+    let body = json!({"client_id": c5, "receiver": HEIDELBERG, "consent_id": consent5});
+    let h5 = id(&d.expect(&im, handovers, &[], Some(body), 201).await);
+    let cancelled = d.expect(&im, "POST /api/v1/handovers/{id}/cancel", &[&h5], None, 200).await;
+    assert_eq!(cancelled["state"], "cancelled");
+    d.problem(&im, "POST /api/v1/handovers/{id}/cancel", &[&h5], None, 409, "invalid-state").await;
 
     let body = json!({"recipient": HEIDELBERG, "categories": ["identity", "window"]});
     let consent2 = id(&d.expect(&im, consents, &[&c2], Some(body), 201).await);

@@ -1,54 +1,11 @@
 //! Chains of moves across three real offices: A → B → C keeps the first session and the
 //! extensions; A → B → A continues A's own record instead of creating a second one.
 
-mod common;
-
-use std::time::Duration;
-
-use common::*;
 use reqwest::Method;
-use serde_json::{Value, json};
-use staffel::demo::{Caseworker, DemoOffice};
+use serde_json::json;
+use staffel::demo::Caseworker;
 
-/// Hands the client `client` (id at `from`) over to `to` and accepts it there; returns the
-/// client record at `to`.
-async fn move_client(cw: &Caseworker, from: &DemoOffice, to: &DemoOffice, client: &str) -> Value {
-    let id = send_handover(cw, from, to, client, json!(["identity", "window", "plan:language", "plan:work"])).await;
-    let accepted =
-        cw.expect(to, Method::POST, &format!("/api/v1/incoming-handovers/{id}/accept"), None, 200).await.unwrap();
-    cw.wait_for(from, &format!("/api/v1/handovers/{id}"), "state", "accepted", Duration::from_secs(20)).await.unwrap();
-    let left = cw.expect(from, Method::GET, &format!("/api/v1/clients/{client}"), None, 200).await.unwrap();
-    assert_eq!(left["status"]["state"], "moved-out");
-    assert_eq!(left["status"]["to"], to.id);
-    accepted
-}
-
-async fn start_client(cw: &Caseworker, a: &DemoOffice) -> Value {
-    let first = today() - chrono::Duration::days(500);
-    let client = cw
-        .expect(a, Method::POST, "/api/v1/clients", Some(json!({"given_name": "Testa", "family_name": "Beispiel", "date_of_birth": "1979-02-28", "first_session": first, "target_group": "follow-up-accommodation", "benefits": "asylblg"})), 201)
-        .await
-        .unwrap();
-    let id = client["id"].as_str().unwrap();
-    cw.expect(
-        a,
-        Method::POST,
-        &format!("/api/v1/clients/{id}/goals"),
-        Some(json!({"area": "language", "description": "B1", "responsible": {"kind": "client"}})),
-        201,
-    )
-    .await
-    .unwrap();
-    cw.expect(
-        a,
-        Method::POST,
-        &format!("/api/v1/clients/{id}/extensions"),
-        Some(json!({"months": 5, "reasons": ["illiteracy"], "justification": "Literacy course"})),
-        200,
-    )
-    .await
-    .unwrap()
-}
+use crate::harness::*;
 
 #[tokio::test]
 async fn a_to_b_to_c_keeps_the_first_session_and_the_extensions() {

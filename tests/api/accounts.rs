@@ -1,13 +1,11 @@
 //! Accounts with roles, argon2 passwords and session tokens; the four-eyes rule.
 
-mod common;
-
 use std::time::Duration;
 
-use common::*;
+use crate::harness::*;
 use reqwest::Method;
 use serde_json::json;
-use staffel::demo::{self, Caseworker};
+use staffel::demo::Caseworker;
 use staffel::pki::dev;
 
 const P: &str = "urn:staffel:problem:";
@@ -87,13 +85,11 @@ async fn administrators_manage_accounts_and_sessions_work_by_password() {
 
 #[tokio::test]
 async fn four_eyes_handovers_and_extensions_need_another_team_lead() {
-    let _ = rustls::crypto::ring::default_provider().install_default();
-    let work = tempfile::tempdir().unwrap();
-    let offices = demo::start_dev_offices_with(&certs(), work.path(), &[STUTTGART, HEIDELBERG], |c| {
-        c.office.four_eyes = c.office.id.as_str() == STUTTGART;
-    })
-    .await
-    .unwrap();
+    let federation = offices(&[STUTTGART, HEIDELBERG])
+        .configure(|c| c.office.four_eyes = c.office.id.as_str() == STUTTGART)
+        .start()
+        .await;
+    let offices = federation.offices;
     let cw = Caseworker::new();
     let im = &offices[0];
     let lead = im.as_user(&dev::dev_lead_token(STUTTGART));

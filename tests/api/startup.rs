@@ -1,8 +1,7 @@
 //! A server checks its key material before it serves anything.
 
-mod common;
-
-use common::*;
+use crate::harness::*;
+use staffel::clock::Clock;
 use staffel::config::Config;
 use staffel::pki::dev;
 use staffel::server::{Listeners, Server, ServerError};
@@ -26,10 +25,13 @@ async fn development_material_is_refused_unless_the_config_says_development() {
     let work = tempfile::tempdir().unwrap();
     let mut config = dev_config(STUTTGART, work.path());
     assert!(config.development);
-    assert!(Server::build(&config, listeners().await).await.is_ok());
+    assert!(Server::build(&config, listeners().await, Clock::starting_at(t0())).await.is_ok());
 
     config.development = false;
-    let err = Server::build(&config, listeners().await).await.err().expect("development CA must be refused");
+    let err = Server::build(&config, listeners().await, Clock::starting_at(t0()))
+        .await
+        .err()
+        .expect("development CA must be refused");
     assert!(matches!(err, ServerError::DevelopmentMaterial("the federation CA")), "{err}");
     assert!(err.to_string().contains("development = true"));
 }
@@ -39,7 +41,7 @@ async fn a_message_lifetime_beyond_what_receivers_accept_is_refused() {
     let work = tempfile::tempdir().unwrap();
     let mut config = dev_config(STUTTGART, work.path());
     config.federation.message_ttl_secs = 31 * 24 * 3600;
-    let err = Server::build(&config, listeners().await).await.err().unwrap();
+    let err = Server::build(&config, listeners().await, Clock::starting_at(t0())).await.err().unwrap();
     assert!(matches!(err, ServerError::Config(_)), "{err}");
 }
 
@@ -49,12 +51,12 @@ async fn a_certificate_or_key_of_another_office_is_refused() {
     let mut config = dev_config(STUTTGART, work.path());
     config.federation.cert = dev::office_paths(&certs(), HEIDELBERG).tls_cert;
     config.federation.key = dev::office_paths(&certs(), HEIDELBERG).tls_key;
-    let err = Server::build(&config, listeners().await).await.err().unwrap();
+    let err = Server::build(&config, listeners().await, Clock::starting_at(t0())).await.err().unwrap();
     assert!(matches!(err, ServerError::CertificateOffice(_)), "{err}");
 
     let mut config = dev_config(STUTTGART, work.path());
     config.federation.signing_key = dev::office_paths(&certs(), HEIDELBERG).signing_key;
-    let err = Server::build(&config, listeners().await).await.err().unwrap();
+    let err = Server::build(&config, listeners().await, Clock::starting_at(t0())).await.err().unwrap();
     assert!(matches!(err, ServerError::KeyNotInDirectory(_)), "{err}");
 }
 

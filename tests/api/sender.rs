@@ -1,12 +1,10 @@
 //! The releasing office's side: it talks only to the office it means, and a withdrawn consent
 //! stops what has not been delivered.
 
-mod common;
-
 use std::sync::Arc;
 use std::time::Duration;
 
-use common::*;
+use crate::harness::*;
 use reqwest::Method;
 use serde_json::json;
 use staffel::demo::Caseworker;

@@ -1,10 +1,8 @@
 //! The caseworker API around client, window and plan: eligibility, sessions, exit and re-entry,
 //! households, lists, the work list, review notes, the audit log and the client notice.
 
-mod common;
-
+use crate::harness::*;
 use chrono::{Datelike, NaiveDate};
-use common::*;
 use reqwest::Method;
 use serde_json::{Value, json};
 use staffel::demo::{Caseworker, DemoOffice};
@@ -85,7 +83,7 @@ async fn sessions_exit_and_re_entry_never_move_the_last_day() {
         .call(a, Method::POST, &sessions, Some(json!({"date": today() + chrono::Duration::days(1), "note": "x"})))
         .await
         .unwrap();
-    assert_eq!(problem(&future), (422, &*format!("{P}validation-failed")));
+    assert_eq!(problem(&future), (422, &*format!("{P}date-invalid")));
 
     let exit_day = today() - chrono::Duration::days(100);
     let exited = cw

@@ -1,0 +1,17 @@
+//! The integration tests, one binary: real offices over mutual TLS, the caseworker API, the
+//! OpenAPI document, startup checks, and property tests of the window. `harness` starts offices.
+
+mod harness;
+
+mod accounts;
+mod caseworker;
+mod chain;
+mod doors;
+mod federation_checks;
+mod handover;
+mod invariants;
+mod openapi;
+mod sender;
+mod startup;
+mod strict_wire;
+mod window_properties;
