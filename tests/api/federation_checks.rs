@@ -49,6 +49,8 @@ async fn a_valid_handover_gets_a_signed_receipt_for_the_exact_bytes() {
     assert_eq!(receipt["receipt_for"], payload["message_id"]);
     assert_eq!(receipt["sha256"], sha256_hex(jws.as_bytes()));
     assert_eq!(receipt["receiver"], STUTTGART);
+    // One precision for every instant Staffel writes: milliseconds.
+    assert_millis(&receipt["received_at"]);
 
     // The same bytes again: the same receipt. The same id with other bytes: a conflict.
     let again = post(&mtls_client(STUTTGART), &handovers_url(h), jws.clone()).await.unwrap();

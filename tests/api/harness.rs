@@ -387,3 +387,10 @@ pub fn raw_jws(office_id: &str, header: &[u8], payload: &[u8]) -> String {
 pub async fn deliver_value(payload: &Value, to: &DemoOffice) -> Answer {
     post(&mtls_client(STUTTGART), &handovers_url(to), sign_value(&signer(STUTTGART), payload)).await.unwrap()
 }
+
+/// Asserts that `v` is an instant as Staffel writes them: `YYYY-MM-DDTHH:MM:SS.mmmZ`.
+pub fn assert_millis(v: &Value) {
+    let s = v.as_str().unwrap_or_else(|| panic!("not a string: {v}"));
+    let b = s.as_bytes();
+    assert!(b.len() == 24 && b[19] == b'.' && b[23] == b'Z' && b[20..23].iter().all(u8::is_ascii_digit), "{s}");
+}

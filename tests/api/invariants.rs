@@ -70,6 +70,12 @@ async fn a_move_back_adding_an_extension_is_accepted_with_the_same_first_session
     assert_eq!(back["window"]["first_session"], at_a["window"]["first_session"]);
     assert_eq!(back["window"]["extension_months"], 9);
     assert_eq!(back["window"]["last_day"], extended["window"]["last_day"]);
+    // Instants written by both offices, in the plan history and the record: milliseconds.
+    for event in back["plan"]["history"].as_array().unwrap() {
+        assert_millis(&event["at"]);
+    }
+    assert_millis(&back["created_at"]);
+    assert_millis(&back["updated_at"]);
     f.stop().await;
 }
 
