@@ -53,7 +53,7 @@ async fn main() {
     stop_all(offices).await;
 
     let payload = serde_json::to_vec(&handover(STUTTGART, HEIDELBERG)).unwrap();
-    let directory = staffel::federation::Directory::load(&staffel::pki::dev::directory_path(&certs())).unwrap();
+    let directory = staffel::federation::Directory::load(&staffel::dev_pki::directory_path(&certs())).unwrap();
     let mut signs = Vec::new();
     let mut verifies = Vec::new();
     for _ in 0..n {

@@ -91,7 +91,7 @@ pub async fn run(cli: Cli) -> ExitCode {
         Command::DevCerts { out } => {
             init_tracing("warn");
             println!("Generating the development PKI in {} (development only, never for production):", out.display());
-            match crate::pki::dev::generate(&out, |p| println!("  wrote {}", p.display())) {
+            match crate::dev_pki::generate(&out, |p| println!("  wrote {}", p.display())) {
                 Ok(()) => {
                     println!(
                         "Done. Dev bearer tokens: dev-token-<office> (integration manager), dev-lead-token-<office> (team lead), dev-admin-token-<office> (administrator)."

@@ -11,8 +11,8 @@ use tokio::net::TcpListener;
 
 use crate::clock::Clock;
 use crate::config::Config;
+use crate::dev_pki as dev;
 use crate::federation::directory::DirectoryFile;
-use crate::pki::dev;
 use crate::server::{Listeners, Server};
 
 #[derive(Debug, thiserror::Error)]
@@ -364,7 +364,7 @@ pub async fn run(certs: &Path, clock: &Clock, out: &mut impl Write) -> Result<bo
     )?;
 
     let incoming = cw.expect(b, Method::GET, "/api/v1/incoming-handovers", None, 200).await?;
-    let listed = incoming.as_array().and_then(|l| l.iter().find(|h| h["id"] == handover_id.as_str())).cloned();
+    let listed = incoming["items"].as_array().and_then(|l| l.iter().find(|h| h["id"] == handover_id.as_str())).cloned();
     let listed = listed.ok_or_else(|| DemoError::Step("the handover is not listed at the receiver".into()))?;
     say(
         out,

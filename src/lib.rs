@@ -14,6 +14,8 @@ pub mod cli;
 pub mod clock;
 pub mod config;
 pub mod demo;
+pub mod dev_pki;
+pub mod digest;
 pub mod domain;
 pub mod federation;
 pub mod http;

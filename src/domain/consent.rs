@@ -120,6 +120,8 @@ pub struct ConsentGrant {
     pub given_at: DateTime<Utc>,
     pub witnessed_by: String,
     pub withdrawn_at: Option<DateTime<Utc>>,
+    /// Optimistic concurrency: the version this copy was read at (0 for a new record).
+    pub version: i64,
 }
 
 impl ConsentGrant {
@@ -144,12 +146,18 @@ impl ConsentGrant {
             given_at,
             witnessed_by,
             withdrawn_at: None,
+            version: 0,
         })
     }
 
     /// Withdrawal with effect for the future (GDPR Art. 7(3)); withdrawing twice changes nothing.
-    pub fn withdraw(&mut self, at: DateTime<Utc>) {
-        self.withdrawn_at.get_or_insert(at);
+    /// Returns whether this withdrawal changed the consent.
+    pub fn withdraw(&mut self, at: DateTime<Utc>) -> bool {
+        if self.withdrawn_at.is_some() {
+            return false;
+        }
+        self.withdrawn_at = Some(at);
+        true
     }
 
     pub fn is_active(&self) -> bool {

@@ -74,4 +74,6 @@ pub enum DomainError {
     CaseActiveHere,
     #[error("the client has an open handover; a second one only after it is declined or cancelled")]
     HandoverOpen,
+    #[error("a {record} in state {state}: cannot {action} it")]
+    InvalidTransition { record: &'static str, state: &'static str, action: &'static str },
 }

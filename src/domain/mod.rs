@@ -4,15 +4,19 @@
 //! read from the system, so every rule is testable by value. The layers around it (storage,
 //! federation, the caseworker API) call into this module and never re-implement a rule.
 
+pub mod audit;
 pub mod calendar;
+pub mod case;
 pub mod client;
 pub mod consent;
+pub mod delivery;
 pub mod eligibility;
 mod error;
 pub mod handover;
 pub mod office;
 pub mod participation;
 pub mod plan;
+pub mod search;
 pub mod staff;
 pub mod text;
 pub mod time;

@@ -1,9 +1,22 @@
 //! The office's staff: roles, and the four-eyes rule an office may switch on for handovers and
 //! extensions (off by default).
 
+use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 use super::DomainError;
+
+/// A staff account with a password (accounts with API tokens come from the config).
+#[derive(Debug, Clone)]
+pub struct Account {
+    pub name: String,
+    pub role: Role,
+    /// PHC string of an argon2id hash.
+    pub password_hash: String,
+    pub created_by: String,
+    pub created_at: DateTime<Utc>,
+    pub disabled_at: Option<DateTime<Utc>>,
+}
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]

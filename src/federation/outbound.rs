@@ -8,7 +8,7 @@ use std::time::Duration;
 use rustls::pki_types::CertificateDer;
 use uuid::Uuid;
 
-use super::protocol::{MEDIA_TYPE, MessageKind, Receipt, sha256_hex};
+use super::protocol::{MEDIA_TYPE, MessageKind, Receipt, WireKind as _, sha256_hex};
 use super::tls::ClientIdentity;
 use super::{Directory, jws, schema};
 use crate::domain::OfficeId;

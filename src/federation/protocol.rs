@@ -3,9 +3,11 @@
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
-use sha2::{Digest, Sha256};
 use uuid::Uuid;
 
+pub use crate::digest::sha256_hex;
+use crate::domain::delivery::ReceivedHandover;
+pub use crate::domain::delivery::{Decision, MessageKind};
 use crate::domain::{HandoverCase, OfficeId, Text};
 
 /// The media type of every federation request body and of every receipt: a compact JWS.
@@ -17,16 +19,16 @@ pub const DECISIONS_PATH: &str = "/federation/v1/decisions";
 /// Where an office publishes its signing keys (JWK Set).
 pub const KEYS_PATH: &str = "/federation/v1/keys";
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum MessageKind {
-    Handover,
-    Decision,
-    Receipt,
+/// How the kinds of message appear on the wire.
+pub trait WireKind {
+    /// The payload's `type`, also used as the JWS header `typ`.
+    fn type_name(self) -> &'static str;
+    /// The federation path messages of this kind are posted to; receipts are only ever answers.
+    fn path(self) -> Option<&'static str>;
 }
 
-impl MessageKind {
-    /// The payload's `type`, also used as the JWS header `typ`.
-    pub fn type_name(self) -> &'static str {
+impl WireKind for MessageKind {
+    fn type_name(self) -> &'static str {
         match self {
             Self::Handover => "staffel.handover.v1",
             Self::Decision => "staffel.decision.v1",
@@ -34,31 +36,13 @@ impl MessageKind {
         }
     }
 
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Handover => "handover",
-            Self::Decision => "decision",
-            Self::Receipt => "receipt",
-        }
-    }
-
-    pub fn parse(s: &str) -> Option<Self> {
-        [Self::Handover, Self::Decision, Self::Receipt].into_iter().find(|k| k.as_str() == s)
-    }
-
-    /// The federation path messages of this kind are posted to; receipts are only ever answers.
-    pub fn path(self) -> Option<&'static str> {
+    fn path(self) -> Option<&'static str> {
         match self {
             Self::Handover => Some(HANDOVERS_PATH),
             Self::Decision => Some(DECISIONS_PATH),
             Self::Receipt => None,
         }
     }
-}
-
-/// The SHA-256 of exact bytes, lowercase hex, as receipts name it.
-pub fn sha256_hex(bytes: &[u8]) -> String {
-    hex::encode(Sha256::digest(bytes))
 }
 
 macro_rules! type_tag {
@@ -92,11 +76,17 @@ pub struct HandoverMessage {
     pub case: HandoverCase,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum Decision {
-    Accepted,
-    Declined,
+impl HandoverMessage {
+    /// The handover as the receiving office keeps it: envelope and case.
+    pub fn received(self) -> ReceivedHandover {
+        ReceivedHandover {
+            message_id: self.message_id,
+            sender: self.sender,
+            issued_at: self.issued_at,
+            expires_at: self.expires_at,
+            case: self.case,
+        }
+    }
 }
 
 /// The receiving office's decision on a handover, sent back to the releasing office.

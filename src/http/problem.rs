@@ -81,6 +81,7 @@ problem_types! {
     MethodNotAllowed => ("method-not-allowed", 405, "The resource does not support this method"),
     InvalidState => ("invalid-state", 409, "The resource is not in a state that allows this"),
     EditConflict => ("edit-conflict", 409, "The record was changed meanwhile"),
+    AccountExists => ("account-exists", 409, "An account with this name exists already"),
     UnknownOffice => ("unknown-office", 422, "The office is not in the directory"),
     Internal => ("internal-error", 500, "Internal error"),
 }
@@ -175,7 +176,7 @@ impl From<&DomainError> for Problem {
             D::DiscretionRequired => ProblemType::DiscretionRequired,
             D::NotAdult => ProblemType::NotAdult,
             D::NotActive => ProblemType::ClientNotActive,
-            D::AlreadyActive => ProblemType::InvalidState,
+            D::AlreadyActive | D::InvalidTransition { .. } => ProblemType::InvalidState,
             D::TeamLeadRequired | D::SamePerson => ProblemType::FourEyes,
             D::UnknownRequest => ProblemType::NotFound,
             D::FirstSessionInFuture { .. } => ProblemType::FirstSessionInFuture,
@@ -217,6 +218,7 @@ impl From<ServiceError> for Problem {
             }
             ServiceError::Conflict => Problem::new(ProblemType::EditConflict).detail(e.to_string()),
             ServiceError::Forbidden => Problem::new(ProblemType::Forbidden),
+            ServiceError::DuplicateAccount => Problem::new(ProblemType::AccountExists),
             ServiceError::Invalid(why) => Problem::new(ProblemType::ValidationFailed).detail(*why),
             ServiceError::LoginFailed => Problem::new(ProblemType::LoginFailed),
             ServiceError::Throttled { retry_after } => {

@@ -1,7 +1,5 @@
 //! Certificates and keys: loading PEM files, reading the office id from a certificate, and
-//! recognising development material. `dev` generates the development PKI.
-
-pub mod dev;
+//! recognising development material. `crate::dev_pki` generates the development PKI.
 
 use std::path::{Path, PathBuf};
 

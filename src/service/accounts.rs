@@ -8,9 +8,10 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use chrono::{DateTime, Utc};
 
 use super::{Office, Result, ServiceError};
-use crate::domain::staff::Role;
-use crate::federation::protocol::sha256_hex;
-use crate::storage::AccountRecord;
+use crate::digest::sha256_hex;
+use crate::domain::audit::AuditEntry;
+use crate::domain::staff::{Account, Role};
+use crate::storage::StorageError;
 
 /// How long a session token from a login is valid.
 pub const SESSION_HOURS: i64 = 12;
@@ -74,13 +75,7 @@ async fn verify_password(password: String, hash: Option<String>) -> bool {
 
 impl Office {
     /// Creates an account; only an administrator may.
-    pub async fn create_account(
-        &self,
-        caller: &Caller,
-        name: &str,
-        role: Role,
-        password: String,
-    ) -> Result<AccountRecord> {
+    pub async fn create_account(&self, caller: &Caller, name: &str, role: Role, password: String) -> Result<Account> {
         if caller.role != Role::Administrator {
             return Err(ServiceError::Forbidden);
         }
@@ -90,7 +85,7 @@ impl Office {
         if password.chars().count() < MIN_PASSWORD_CHARS {
             return Err(ServiceError::Invalid("a password has at least 12 characters"));
         }
-        let record = AccountRecord {
+        let record = Account {
             name: name.to_owned(),
             role,
             password_hash: hash_password(password).await?,
@@ -98,16 +93,23 @@ impl Office {
             created_at: self.now(),
             disabled_at: None,
         };
-        self.storage.insert_account(&record).await?;
+        let mut tx = self.begin().await?;
+        match tx.accounts().insert(&record).await {
+            Err(StorageError::Conflict) => return Err(ServiceError::DuplicateAccount),
+            other => other?,
+        }
+        let entry = AuditEntry::new(self.now(), &caller.account, crate::domain::audit::Access::Write, "account", None);
+        tx.audit().append(&[entry]).await?;
+        tx.commit().await?;
         tracing::info!(account = name, role = role.as_str(), by = %caller.account, "account created");
         Ok(record)
     }
 
-    pub async fn list_accounts(&self, caller: &Caller) -> Result<Vec<AccountRecord>> {
+    pub async fn list_accounts(&self, caller: &Caller) -> Result<Vec<Account>> {
         if caller.role != Role::Administrator {
             return Err(ServiceError::Forbidden);
         }
-        Ok(self.storage.list_accounts().await?)
+        Ok(self.storage.read().await?.accounts().list().await?)
     }
 
     /// Checks name and password and issues a session token. Failed logins are throttled per
@@ -118,7 +120,7 @@ impl Office {
             tracing::info!("login refused: throttled");
             return Err(ServiceError::Throttled { retry_after });
         }
-        let stored = self.storage.account(name).await?;
+        let stored = self.storage.read().await?.accounts().get(name).await?;
         let known = stored.is_some();
         let account = stored.filter(|a| a.disabled_at.is_none());
         if !verify_password(password, account.as_ref().map(|a| a.password_hash.clone())).await {
@@ -130,13 +132,16 @@ impl Office {
                 // The attempted name is audited only if it is an account: a mistyped password
                 // in the name field must not end up in the log.
                 let who = if known { name.to_owned() } else { "(no such account)".to_owned() };
-                let entry = crate::storage::AuditEntry {
+                let entry = AuditEntry {
                     at: now,
                     account: who,
                     action: "login-throttled".into(),
                     client_id: None,
+                    subjects: vec![],
                 };
-                self.storage.audit(&entry).await?;
+                let mut tx = self.begin().await?;
+                tx.audit().append(&[entry]).await?;
+                tx.commit().await?;
             }
             return Err(ServiceError::LoginFailed);
         }
@@ -144,20 +149,25 @@ impl Office {
         let account = account.expect("verified accounts exist");
         let now = self.now();
         let session = Session { token: random_token(), expires_at: now + chrono::Duration::hours(SESSION_HOURS) };
-        self.storage
-            .insert_session_token(&sha256_hex(session.token.as_bytes()), &account.name, now, session.expires_at)
+        let mut tx = self.begin().await?;
+        tx.accounts()
+            .insert_session(&sha256_hex(session.token.as_bytes()), &account.name, now, session.expires_at)
             .await?;
+        tx.commit().await?;
         tracing::info!(account = %account.name, "login");
         Ok(session)
     }
 
     pub async fn logout(&self, token: &str) -> Result<()> {
-        Ok(self.storage.delete_session_token(&sha256_hex(token.as_bytes())).await?)
+        let mut tx = self.begin().await?;
+        tx.accounts().delete_session(&sha256_hex(token.as_bytes())).await?;
+        Ok(tx.commit().await?)
     }
 
     /// The caller a session token belongs to, if it is valid now.
     pub async fn session_caller(&self, token: &str) -> Result<Option<Caller>> {
-        let account = self.storage.session_account(&sha256_hex(token.as_bytes()), self.now()).await?;
+        let account =
+            self.storage.read().await?.accounts().session_account(&sha256_hex(token.as_bytes()), self.now()).await?;
         Ok(account.map(|a| Caller { account: a.name, role: a.role }))
     }
 }

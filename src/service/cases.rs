@@ -1,23 +1,22 @@
-//! Clients, their eligibility, windows, sessions, plans and consents. Every read and write of a
-//! client's data by an integration manager is written to the audit log first.
+//! Clients, their eligibility, windows, sessions, plans and consents: each use case one unit of
+//! work, the audit entry of every read and write of a client's data committed with it.
 
 use std::collections::BTreeSet;
 
-use chrono::{DateTime, NaiveDate, Utc};
+use chrono::NaiveDate;
 
 use super::{Office, Result, ServiceError};
+use crate::domain::audit::{Access, AuditEntry};
+use crate::domain::case::{ClientRecord, Extended};
 use crate::domain::client::HouseholdId;
-use crate::domain::eligibility::{self, Benefits, DiscretionaryDecision, Eligibility, TargetGroup};
-use crate::domain::participation::{self, CounsellingSession, ExitReason};
-use crate::domain::plan::{Author, GoalDraft, GoalPatch, ReviewNote};
-use crate::domain::staff::{self, Role};
-use crate::domain::time::german_date;
-use crate::domain::window::ExtensionRequest;
+use crate::domain::eligibility::{Benefits, DiscretionaryDecision, Eligibility, TargetGroup};
+use crate::domain::participation::{CounsellingSession, ExitReason};
+use crate::domain::plan::{Author, GoalDraft, GoalPatch};
+use crate::domain::staff::Role;
 use crate::domain::{
-    ClientId, ClientIdentity, ConsentGrant, ConsentId, CounsellingWindow, DataCategory, DomainError, ExtensionGrounds,
-    Goal, GoalId, IntegrationPlan, OfficeId, Text,
+    ClientId, ClientIdentity, ConsentGrant, ConsentId, DataCategory, ExtensionGrounds, Goal, GoalId, OfficeId, Text,
 };
-use crate::storage::{AuditEntry, ClientQuery, ClientRecord, ClientStatus};
+use crate::storage::{ClientQuery, ClientSummary, EndingQuery, UnitOfWork};
 
 /// A client entering counselling at this office, with the date of the first session.
 pub struct NewClient {
@@ -32,60 +31,12 @@ pub struct NewClient {
     pub household_of: Option<ClientId>,
 }
 
-/// What became of an extension.
-pub enum ExtensionOutcome {
-    Granted(ClientRecord),
-    /// Waiting for a team lead's approval (four eyes); the request's id.
-    Pending(ClientRecord, uuid::Uuid),
-}
-
-/// What an audit entry says was done.
-#[derive(Debug, Clone, Copy)]
-pub enum Access {
-    Read,
-    Write,
+/// Loads a client record in a unit of work.
+pub(crate) async fn load(tx: &mut Box<dyn UnitOfWork>, id: ClientId) -> Result<ClientRecord> {
+    tx.clients().get(id).await?.ok_or(ServiceError::NotFound("client"))
 }
 
 impl Office {
-    /// Writes an audit entry; the access it records happens only if this succeeds.
-    pub(crate) async fn audit(
-        &self,
-        author: &Author,
-        action: &str,
-        access: Access,
-        client: Option<ClientId>,
-    ) -> Result<()> {
-        self.audit_each(author, action, access, [client]).await
-    }
-
-    /// One audit entry per client, written together (one disk sync): for lists.
-    pub(crate) async fn audit_each(
-        &self,
-        author: &Author,
-        action: &str,
-        access: Access,
-        clients: impl IntoIterator<Item = Option<ClientId>>,
-    ) -> Result<()> {
-        let kind = match access {
-            Access::Read => "read",
-            Access::Write => "write",
-        };
-        let at = self.now();
-        let entries: Vec<AuditEntry> = clients
-            .into_iter()
-            .map(|client_id| AuditEntry {
-                at,
-                account: author.account.clone(),
-                action: format!("{kind}:{action}"),
-                client_id,
-            })
-            .collect();
-        if !entries.is_empty() {
-            self.storage.audit_all(&entries).await?;
-        }
-        Ok(())
-    }
-
     fn eligibility(
         author: &Author,
         target_group: TargetGroup,
@@ -102,83 +53,103 @@ impl Office {
     }
 
     pub async fn create_client(&self, author: &Author, new: NewClient) -> Result<ClientRecord> {
-        let now = self.now();
-        let today = german_date(now);
-        eligibility::ensure_adult(new.identity.date_of_birth, new.first_session)?;
-        let window = CounsellingWindow::open(new.first_session, today)?;
-        let mut record = ClientRecord::new(new.identity, window, IntegrationPlan::default(), now);
-        record.eligibility =
-            Some(Self::eligibility(author, new.target_group, new.benefits, new.discretion_reason, today)?);
+        let (now, today) = (self.now(), self.clock().today());
+        let eligibility = Self::eligibility(author, new.target_group, new.benefits, new.discretion_reason, today)?;
+        let mut record = ClientRecord::open(new.identity, new.first_session, eligibility, today, now)?;
+        let mut tx = self.begin().await?;
+        let mut audit = vec![self.entry(author, Access::Write, "client", Some(record.id))];
         if let Some(other) = new.household_of {
-            let mut other = self.client(other).await?;
+            let mut other = load(&mut tx, other).await?;
             match other.household {
                 Some(h) => record.household = Some(h),
                 None => {
                     let h = HouseholdId::new();
                     record.household = Some(h);
                     other.household = Some(h);
-                    self.audit(author, "household", Access::Write, Some(other.id)).await?;
-                    self.save(other, now).await?;
+                    other.updated_at = now;
+                    tx.clients().update(&mut other).await?;
+                    audit.push(self.entry(author, Access::Write, "household", Some(other.id)));
                 }
             }
         }
-        self.audit(author, "client", Access::Write, Some(record.id)).await?;
-        self.storage.insert_client(&record).await?;
+        tx.clients().insert(&record).await?;
+        tx.audit().append(&audit).await?;
+        tx.commit().await?;
         Ok(record)
     }
 
-    /// A client record, without audit: for the office's own processing.
-    pub(crate) async fn client(&self, id: ClientId) -> Result<ClientRecord> {
-        self.storage.client(id).await?.ok_or(ServiceError::NotFound("client"))
+    /// Reads a client with an audit entry, in one unit of work.
+    async fn read(&self, author: &Author, id: ClientId, what: &str) -> Result<(Box<dyn UnitOfWork>, ClientRecord)> {
+        let mut tx = self.begin().await?;
+        let record = load(&mut tx, id).await?;
+        tx.audit().append(&[self.entry(author, Access::Read, what, Some(id))]).await?;
+        Ok((tx, record))
     }
 
     /// A client record as an integration manager reads it.
     pub async fn read_client(&self, author: &Author, id: ClientId) -> Result<ClientRecord> {
-        let record = self.client(id).await?;
-        self.audit(author, "client", Access::Read, Some(id)).await?;
+        let (tx, record) = self.read(author, id, "client").await?;
+        tx.commit().await?;
         Ok(record)
     }
 
-    /// A page of clients, each listed one audited as read.
-    pub async fn list_clients(&self, author: &Author, query: &ClientQuery) -> Result<(Vec<ClientRecord>, u64)> {
-        let (clients, total) = self.storage.list_clients(query).await?;
-        self.audit_each(author, "client-list", Access::Read, clients.iter().map(|c| Some(c.id))).await?;
-        Ok((clients, total))
+    /// A page of clients; one audit entry names the clients it showed.
+    pub async fn list_clients(&self, author: &Author, query: &ClientQuery) -> Result<Vec<ClientSummary>> {
+        let mut tx = self.begin().await?;
+        let page = tx.clients().page(query).await?;
+        let shown = page.iter().map(|c| c.id.as_uuid()).collect();
+        tx.audit().append(&[AuditEntry::list(self.now(), &author.account, "client-list", shown)]).await?;
+        tx.commit().await?;
+        Ok(page)
     }
 
-    /// Clients taking part whose window ends within `days` days from today, soonest first.
-    pub async fn windows_ending(&self, author: &Author, days: u32, limit: u32) -> Result<Vec<ClientRecord>> {
-        let today = german_date(self.now());
+    /// Clients taking part whose window ends within `days` days from today, soonest first: a page
+    /// of at most `limit`, after the cursor.
+    pub async fn windows_ending(
+        &self,
+        author: &Author,
+        days: u32,
+        limit: u32,
+        after: Option<(NaiveDate, String, ClientId)>,
+    ) -> Result<Vec<ClientSummary>> {
+        let today = self.clock().today();
         let until = today + chrono::Duration::days(i64::from(days));
-        let clients = self.storage.windows_ending(today, until, limit).await?;
-        self.audit_each(author, "worklist", Access::Read, clients.iter().map(|c| Some(c.id))).await?;
+        let mut tx = self.begin().await?;
+        let clients = tx.clients().windows_ending(&EndingQuery { from: today, until, limit, after }).await?;
+        let shown = clients.iter().map(|c| c.id.as_uuid()).collect();
+        tx.audit().append(&[AuditEntry::list(self.now(), &author.account, "worklist", shown)]).await?;
+        tx.commit().await?;
         Ok(clients)
     }
 
-    pub async fn household(&self, author: &Author, id: ClientId) -> Result<Vec<ClientRecord>> {
-        let record = self.read_client(author, id).await?;
-        let Some(h) = record.household else { return Ok(vec![record]) };
-        let members = self.storage.household_members(h).await?;
-        let others = members.iter().filter(|m| m.id != id).map(|m| Some(m.id));
-        self.audit_each(author, "household", Access::Read, others).await?;
+    /// The adults of a client's household (the client alone if there is none).
+    pub async fn household(&self, author: &Author, id: ClientId) -> Result<Vec<ClientSummary>> {
+        let (mut tx, record) = self.read(author, id, "client").await?;
+        let members = match record.household {
+            Some(h) => tx.clients().household(h).await?,
+            None => vec![ClientSummary::from(&record)],
+        };
+        let others = members.iter().filter(|m| m.id != id).map(|m| m.id.as_uuid()).collect();
+        tx.audit().append(&[AuditEntry::list(self.now(), &author.account, "household", others)]).await?;
+        tx.commit().await?;
         Ok(members)
     }
 
-    /// Loads a client whose record is open for changes: not moved out, window running.
-    async fn active_client(&self, id: ClientId, now: DateTime<Utc>) -> Result<ClientRecord> {
-        let client = self.client(id).await?;
-        if client.status != ClientStatus::Active {
-            return Err(DomainError::ClientMovedOut.into());
-        }
-        client.window.ensure_running(german_date(now))?;
-        Ok(client)
-    }
-
-    async fn save(&self, mut client: ClientRecord, now: DateTime<Utc>) -> Result<ClientRecord> {
-        client.updated_at = now;
-        self.storage.update_client(&client).await?;
-        client.version += 1;
-        Ok(client)
+    /// Loads a client, lets `change` change it, writes it with its audit entry; one commit.
+    async fn change<T>(
+        &self,
+        author: &Author,
+        id: ClientId,
+        what: &str,
+        change: impl FnOnce(&mut ClientRecord) -> Result<T>,
+    ) -> Result<(ClientRecord, T)> {
+        let mut tx = self.begin().await?;
+        let mut record = load(&mut tx, id).await?;
+        let out = change(&mut record)?;
+        tx.clients().update(&mut record).await?;
+        tx.audit().append(&[self.entry(author, Access::Write, what, Some(id))]).await?;
+        tx.commit().await?;
+        Ok((record, out))
     }
 
     /// Records a change of benefits (or target group); without benefits a reason is required.
@@ -190,12 +161,9 @@ impl Office {
         benefits: Benefits,
         discretion_reason: Option<Text>,
     ) -> Result<ClientRecord> {
-        let now = self.now();
-        let mut record = self.active_client(id, now).await?;
-        record.eligibility =
-            Some(Self::eligibility(author, target_group, benefits, discretion_reason, german_date(now))?);
-        self.audit(author, "eligibility", Access::Write, Some(id)).await?;
-        self.save(record, now).await
+        let (now, today) = (self.now(), self.clock().today());
+        let e = Self::eligibility(author, target_group, benefits, discretion_reason, today)?;
+        Ok(self.change(author, id, "eligibility", |r| Ok(r.set_eligibility(e, today, now)?)).await?.0)
     }
 
     pub async fn record_session(
@@ -205,12 +173,10 @@ impl Office {
         date: NaiveDate,
         note: Text,
     ) -> Result<CounsellingSession> {
-        let now = self.now();
-        let record = self.client(id).await?;
-        if record.status != ClientStatus::Active {
-            return Err(DomainError::ClientMovedOut.into());
-        }
-        participation::check_session(&record.window, &record.participation, date, german_date(now))?;
+        let (now, today) = (self.now(), self.clock().today());
+        let mut tx = self.begin().await?;
+        let record = load(&mut tx, id).await?;
+        record.check_session(date, today)?;
         let session = CounsellingSession {
             id: uuid::Uuid::new_v4(),
             date,
@@ -218,15 +184,17 @@ impl Office {
             recorded_by: author.account.clone(),
             recorded_at: now,
         };
-        self.audit(author, "session", Access::Write, Some(id)).await?;
-        self.storage.insert_session(id, &session).await?;
+        tx.clients().insert_session(id, &session).await?;
+        tx.audit().append(&[self.entry(author, Access::Write, "session", Some(id))]).await?;
+        tx.commit().await?;
         Ok(session)
     }
 
     pub async fn sessions(&self, author: &Author, id: ClientId) -> Result<Vec<CounsellingSession>> {
-        self.client(id).await?;
-        self.audit(author, "sessions", Access::Read, Some(id)).await?;
-        Ok(self.storage.sessions(id).await?)
+        let (mut tx, _) = self.read(author, id, "sessions").await?;
+        let sessions = tx.clients().sessions(id).await?;
+        tx.commit().await?;
+        Ok(sessions)
     }
 
     /// Counselling ends early, with a reason. The window keeps running.
@@ -238,46 +206,24 @@ impl Office {
         reason: ExitReason,
         note: Option<Text>,
     ) -> Result<ClientRecord> {
-        let now = self.now();
-        let mut record = self.client(id).await?;
-        if record.status != ClientStatus::Active {
-            return Err(DomainError::ClientMovedOut.into());
-        }
-        let window = record.window.clone();
-        record.participation.exit(&window, on, reason, note, author.account.clone(), german_date(now))?;
-        self.audit(author, "exit", Access::Write, Some(id)).await?;
-        self.save(record, now).await
+        let (now, today) = (self.now(), self.clock().today());
+        Ok(self.change(author, id, "exit", |r| Ok(r.exit(on, reason, note, &author.account, today, now)?)).await?.0)
     }
 
     /// The client comes back, at the latest on the window's last day, which stays as it was.
     pub async fn re_enter(&self, author: &Author, id: ClientId, on: NaiveDate) -> Result<ClientRecord> {
-        let now = self.now();
-        let mut record = self.client(id).await?;
-        if record.status != ClientStatus::Active {
-            return Err(DomainError::ClientMovedOut.into());
-        }
-        let window = record.window.clone();
-        record.participation.re_enter(&window, on, author.account.clone(), german_date(now))?;
-        self.audit(author, "re-entry", Access::Write, Some(id)).await?;
-        self.save(record, now).await
+        let (now, today) = (self.now(), self.clock().today());
+        Ok(self.change(author, id, "re-entry", |r| Ok(r.re_enter(on, &author.account, today, now)?)).await?.0)
     }
 
     pub async fn add_goal(&self, author: &Author, client: ClientId, draft: GoalDraft) -> Result<Goal> {
-        let now = self.now();
-        let mut record = self.active_client(client, now).await?;
-        let goal = record.plan.add_goal(draft, author, now).clone();
-        self.audit(author, "plan", Access::Write, Some(client)).await?;
-        self.save(record, now).await?;
-        Ok(goal)
+        let (now, today) = (self.now(), self.clock().today());
+        Ok(self.change(author, client, "plan", |r| Ok(r.add_goal(draft, author, today, now)?)).await?.1)
     }
 
     pub async fn update_goal(&self, author: &Author, client: ClientId, goal: GoalId, patch: GoalPatch) -> Result<Goal> {
-        let now = self.now();
-        let mut record = self.active_client(client, now).await?;
-        let goal = record.plan.update_goal(goal, patch, author, now)?.clone();
-        self.audit(author, "plan", Access::Write, Some(client)).await?;
-        self.save(record, now).await?;
-        Ok(goal)
+        let (now, today) = (self.now(), self.clock().today());
+        Ok(self.change(author, client, "plan", |r| Ok(r.update_goal(goal, patch, author, today, now)?)).await?.1)
     }
 
     /// Adds a dated review note to a goal.
@@ -289,17 +235,8 @@ impl Office {
         on: NaiveDate,
         note: Text,
     ) -> Result<Goal> {
-        let now = self.now();
-        let today = german_date(now);
-        if on > today {
-            return Err(DomainError::DateInFuture { date: on, today }.into());
-        }
-        let mut record = self.active_client(client, now).await?;
-        let goal =
-            record.plan.review_goal(goal, ReviewNote { on, note, by: author.account.clone() }, author, now)?.clone();
-        self.audit(author, "plan", Access::Write, Some(client)).await?;
-        self.save(record, now).await?;
-        Ok(goal)
+        let (now, today) = (self.now(), self.clock().today());
+        Ok(self.change(author, client, "plan", |r| Ok(r.review_goal(goal, on, note, author, today, now)?)).await?.1)
     }
 
     /// Grants an extension decided today by `author`; where four eyes are required it becomes a
@@ -310,28 +247,12 @@ impl Office {
         client: ClientId,
         months: u32,
         grounds: ExtensionGrounds,
-    ) -> Result<ExtensionOutcome> {
-        let now = self.now();
-        let today = german_date(now);
-        let mut record = self.active_client(client, now).await?;
-        if self.settings.four_eyes {
-            // Refuse now what could never be granted.
-            record.window.clone().grant_extension(months, grounds.clone(), author.account.clone(), today)?;
-            let request = ExtensionRequest {
-                id: uuid::Uuid::new_v4(),
-                months,
-                grounds,
-                requested_by: author.account.clone(),
-                requested_on: today,
-            };
-            let id = request.id;
-            record.pending_extensions.push(request);
-            self.audit(author, "extension-request", Access::Write, Some(client)).await?;
-            return Ok(ExtensionOutcome::Pending(self.save(record, now).await?, id));
-        }
-        record.window.grant_extension(months, grounds, author.account.clone(), today)?;
-        self.audit(author, "extension", Access::Write, Some(client)).await?;
-        Ok(ExtensionOutcome::Granted(self.save(record, now).await?))
+    ) -> Result<(ClientRecord, Extended)> {
+        let (now, today) = (self.now(), self.clock().today());
+        let four_eyes = self.settings.four_eyes;
+        let what = if four_eyes { "extension-request" } else { "extension" };
+        self.change(author, client, what, |r| Ok(r.extend(months, grounds, &author.account, four_eyes, today, now)?))
+            .await
     }
 
     /// A team lead other than the one who asked approves a pending extension: it is granted as
@@ -343,15 +264,11 @@ impl Office {
         client: ClientId,
         request: uuid::Uuid,
     ) -> Result<ClientRecord> {
-        let now = self.now();
-        let mut record = self.active_client(client, now).await?;
-        let idx = record.pending_extensions.iter().position(|r| r.id == request).ok_or(DomainError::UnknownRequest)?;
-        let pending = record.pending_extensions[idx].clone();
-        staff::second_pair_of_eyes(self.settings.four_eyes, &author.account, role, &pending.requested_by)?;
-        record.window.grant_extension(pending.months, pending.grounds, author.account.clone(), german_date(now))?;
-        record.pending_extensions.remove(idx);
-        self.audit(author, "extension-approval", Access::Write, Some(client)).await?;
-        self.save(record, now).await
+        let (now, today) = (self.now(), self.clock().today());
+        let four_eyes = self.settings.four_eyes;
+        let approve =
+            |r: &mut ClientRecord| Ok(r.approve_extension(request, &author.account, role, four_eyes, today, now)?);
+        Ok(self.change(author, client, "extension-approval", approve).await?.0)
     }
 
     /// Records the client's consent to sending `categories` to `recipient`, witnessed by `author`.
@@ -362,40 +279,60 @@ impl Office {
         recipient: OfficeId,
         categories: BTreeSet<DataCategory>,
     ) -> Result<ConsentGrant> {
-        let now = self.now();
-        let record = self.client(client).await?;
-        let grant = ConsentGrant::record(record.id, recipient, categories, now, author.account.clone())?;
-        self.audit(author, "consent", Access::Write, Some(client)).await?;
-        self.storage.insert_consent(&grant).await?;
+        let mut tx = self.begin().await?;
+        let record = load(&mut tx, client).await?;
+        let grant = ConsentGrant::record(record.id, recipient, categories, self.now(), author.account.clone())?;
+        tx.consents().insert(&grant).await?;
+        tx.audit().append(&[self.entry(author, Access::Write, "consent", Some(client))]).await?;
+        tx.commit().await?;
         Ok(grant)
-    }
-
-    /// A consent of a client, without audit: for the office's own processing.
-    pub(crate) async fn consent(&self, client: ClientId, id: ConsentId) -> Result<ConsentGrant> {
-        self.storage.consent(id).await?.filter(|c| c.client == client).ok_or(ServiceError::NotFound("consent"))
     }
 
     pub async fn read_consent(&self, author: &Author, client: ClientId, id: ConsentId) -> Result<ConsentGrant> {
-        let grant = self.consent(client, id).await?;
-        self.audit(author, "consent", Access::Read, Some(client)).await?;
+        let (mut tx, _) = self.read(author, client, "consent").await?;
+        let grant = consent_of(&mut tx, client, id).await?;
+        tx.commit().await?;
         Ok(grant)
     }
 
-    /// Withdraws a consent with effect for the future.
+    /// Withdraws a consent with effect for the future. Handovers on it not yet delivered (drafts,
+    /// and approved ones whose message is still queued) are cancelled with it, and their delivery
+    /// stopped, in the same unit of work.
     pub async fn withdraw_consent(&self, author: &Author, client: ClientId, id: ConsentId) -> Result<ConsentGrant> {
-        self.consent(client, id).await?;
-        self.audit(author, "consent-withdrawal", Access::Write, Some(client)).await?;
-        let cancelled = self.storage.withdraw_consent(id, self.now()).await?;
+        let now = self.now();
+        let mut tx = self.begin().await?;
+        let mut grant = consent_of(&mut tx, client, id).await?;
+        if grant.withdraw(now) {
+            tx.consents().update(&mut grant).await?;
+        }
+        let mut cancelled = 0;
+        for mut handover in tx.handovers().outgoing_on_consent(id).await? {
+            if handover.cancel(now).is_err() {
+                continue;
+            }
+            tx.handovers().update_outgoing(&mut handover).await?;
+            if let Some(mut message) = tx.outbox().get(handover.id).await? {
+                if message.cancel(now, "consent withdrawn") {
+                    tx.outbox().update(&mut message).await?;
+                }
+            }
+            cancelled += 1;
+        }
+        tx.audit().append(&[self.entry(author, Access::Write, "consent-withdrawal", Some(client))]).await?;
+        tx.commit().await?;
         if cancelled > 0 {
             tracing::info!(consent = %id, cancelled, "consent withdrawn; undelivered handovers on it cancelled");
         }
-        self.consent(client, id).await
+        Ok(grant)
     }
 
     /// The printable notice for the client in `lang`: what counselling is for and until when the
     /// window runs. `None` when there are no texts in that language.
     pub async fn notice(&self, author: &Author, id: ClientId, lang: &str) -> Result<Option<String>> {
-        let record = self.client(id).await?;
+        if crate::notice::languages().all(|l| l != lang) {
+            return Ok(None);
+        }
+        let (tx, record) = self.read(author, id, "notice").await?;
         let data = crate::notice::NoticeData {
             office_name: &self.name,
             given_name: record.identity.given_name.as_str(),
@@ -403,19 +340,30 @@ impl Office {
             first_session: record.window.first_session(),
             last_day: record.window.last_day(),
             extension_months: record.window.extension_months(),
-            issued_on: german_date(self.now()),
+            issued_on: self.clock().today(),
         };
         let page = crate::notice::render(lang, &data);
-        if page.is_some() {
-            self.audit(author, "notice", Access::Read, Some(id)).await?;
-        }
+        tx.commit().await?;
         Ok(page)
     }
 
-    /// The audit log of one client's data.
-    pub async fn audit_log(&self, author: &Author, client: ClientId) -> Result<Vec<AuditEntry>> {
-        self.client(client).await?;
-        self.audit(author, "audit-log", Access::Read, Some(client)).await?;
-        Ok(self.storage.audit_log(client).await?)
+    /// A page of the audit log of one client's data, oldest first, after the sequence number
+    /// `after`.
+    pub async fn audit_log(
+        &self,
+        author: &Author,
+        client: ClientId,
+        after: Option<i64>,
+        limit: u32,
+    ) -> Result<Vec<(i64, AuditEntry)>> {
+        let (mut tx, _) = self.read(author, client, "audit-log").await?;
+        let log = tx.audit().for_client(client, after, limit).await?;
+        tx.commit().await?;
+        Ok(log)
     }
+}
+
+/// A consent of a client.
+pub(crate) async fn consent_of(tx: &mut Box<dyn UnitOfWork>, client: ClientId, id: ConsentId) -> Result<ConsentGrant> {
+    tx.consents().get(id).await?.filter(|c| c.client == client).ok_or(ServiceError::NotFound("consent"))
 }

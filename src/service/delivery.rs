@@ -1,6 +1,8 @@
 //! The delivery worker beside the API: sends queued signed messages (handovers, decisions) to
 //! their offices, records receipts, and retries transient failures with capped exponential
-//! backoff. A message refused by its receiver (4xx) is marked failed and not retried.
+//! backoff. A message refused by its receiver (4xx) is marked failed and not retried. What an
+//! attempt brought is recorded in one unit of work: the message and, for a handover, the
+//! handover's transition, as the domain decides it.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -8,8 +10,9 @@ use std::time::Duration;
 use tracing::Instrument;
 
 use super::Office;
+use crate::domain::delivery::{MessageKind, OutboxMessage};
 use crate::federation::outbound::{Delivery, OutboundError};
-use crate::storage::OutboxMessage;
+use crate::storage::StorageError;
 
 /// The wait before attempt `attempts + 1`: 1 s doubled per attempt, capped, with up to 25 % less
 /// (derived from the message id, so replicas do not retry in lockstep).
@@ -20,10 +23,26 @@ pub fn backoff(attempts: u32, message_id: uuid::Uuid, cap: Duration) -> Duration
     capped - capped.mul_f64(spread as f64 / 100.0)
 }
 
+/// What an attempt brought.
+enum Outcome {
+    Delivered {
+        receipt: String,
+    },
+    /// Refused for good, or given up (`attempted`: whether an attempt was made).
+    Failed {
+        error: String,
+        attempted: bool,
+    },
+    Retry {
+        error: String,
+        wait: Duration,
+    },
+}
+
 impl Office {
     /// Delivers every message that is due now; returns how many were attempted.
-    pub async fn deliver_due(&self) -> Result<usize, crate::storage::StorageError> {
-        let due = self.storage.due_outbox(self.now(), 32).await?;
+    pub async fn deliver_due(&self) -> Result<usize, StorageError> {
+        let due = self.storage.read().await?.outbox().due(self.now(), 32).await?;
         let count = due.len();
         for message in due {
             self.deliver(message).await?;
@@ -31,36 +50,68 @@ impl Office {
         Ok(count)
     }
 
-    async fn deliver(&self, m: OutboxMessage) -> Result<(), crate::storage::StorageError> {
+    async fn attempt(&self, m: &OutboxMessage) -> Outcome {
+        if self.now() >= m.expires_at {
+            tracing::warn!("expired before delivery; given up");
+            return Outcome::Failed { error: "expired before delivery".into(), attempted: false };
+        }
+        match self.client.send(m.destination, m.kind, m.message_id, &m.jws).await {
+            Ok(Delivery::Delivered { receipt_jws }) => {
+                tracing::info!("delivered, receipt checked");
+                Outcome::Delivered { receipt: receipt_jws }
+            }
+            Ok(Delivery::Rejected { status, problem_type }) => {
+                let error = format!("refused by receiver: HTTP {status} {}", problem_type.as_deref().unwrap_or("-"));
+                tracing::warn!(%error, "delivery refused for good");
+                Outcome::Failed { error, attempted: true }
+            }
+            Err(e @ OutboundError::UnknownOffice(_)) => {
+                tracing::warn!(error = %e, "destination left the directory; given up");
+                Outcome::Failed { error: e.to_string(), attempted: false }
+            }
+            Err(e) => {
+                let wait = backoff(m.attempts, m.message_id, self.settings.max_backoff);
+                tracing::warn!(error = %e, retry_in_ms = wait.as_millis() as u64, "delivery failed, will retry");
+                Outcome::Retry { error: e.to_string(), wait }
+            }
+        }
+    }
+
+    async fn deliver(&self, m: OutboxMessage) -> Result<(), StorageError> {
         let span = tracing::info_span!("deliver", message = %m.message_id, kind = m.kind.as_str(), to = %m.destination, attempt = m.attempts + 1);
         async {
+            let started = self.now();
+            let outcome = self.attempt(&m).await;
             let now = self.now();
-            if now >= m.expires_at {
-                tracing::warn!("expired before delivery; given up");
-                return self.storage.outbox_failed(m.message_id, now, "expired before delivery").await;
+            let mut tx = self.storage.begin().await?;
+            // The message as it is now: cancelled meanwhile, say.
+            let Some(mut message) = tx.outbox().get(m.message_id).await? else { return Ok(()) };
+            let mut handover = match message.kind {
+                MessageKind::Handover => tx.handovers().outgoing(message.message_id).await?,
+                _ => None,
+            };
+            let recorded = match outcome {
+                Outcome::Delivered { receipt } => message
+                    .delivered(receipt, now)
+                    .and_then(|()| handover.as_mut().map_or(Ok(()), |h| h.delivered(now))),
+                Outcome::Failed { error, attempted } => message
+                    .failed(now, error, attempted)
+                    .and_then(|()| handover.as_mut().map_or(Ok(()), |h| h.rejected(now))),
+                Outcome::Retry { error, wait } => {
+                    let next = started + chrono::Duration::from_std(wait).unwrap_or(chrono::Duration::hours(1));
+                    message.retry_at(next, error)
+                }
+            };
+            if let Err(e) = recorded {
+                // Cancelled or decided meanwhile: what happened stays as it is.
+                tracing::info!(error = %e, "the attempt's outcome is not recorded");
+                return Ok(());
             }
-            match self.client.send(m.destination, m.kind, m.message_id, &m.jws).await {
-                Ok(Delivery::Delivered { receipt_jws }) => {
-                    tracing::info!("delivered, receipt checked");
-                    self.storage.outbox_delivered(m.message_id, &receipt_jws, now).await
-                }
-                Ok(Delivery::Rejected { status, problem_type }) => {
-                    let error =
-                        format!("refused by receiver: HTTP {status} {}", problem_type.as_deref().unwrap_or("-"));
-                    tracing::warn!(%error, "delivery refused for good");
-                    self.storage.outbox_failed(m.message_id, now, &error).await
-                }
-                Err(e @ OutboundError::UnknownOffice(_)) => {
-                    tracing::warn!(error = %e, "destination left the directory; given up");
-                    self.storage.outbox_failed(m.message_id, now, &e.to_string()).await
-                }
-                Err(e) => {
-                    let wait = backoff(m.attempts, m.message_id, self.settings.max_backoff);
-                    tracing::warn!(error = %e, retry_in_ms = wait.as_millis() as u64, "delivery failed, will retry");
-                    let next = now + chrono::Duration::from_std(wait).unwrap_or(chrono::Duration::hours(1));
-                    self.storage.outbox_retry_later(m.message_id, next, &e.to_string()).await
-                }
+            tx.outbox().update(&mut message).await?;
+            if let Some(h) = handover.as_mut() {
+                tx.handovers().update_outgoing(h).await?;
             }
+            tx.commit().await
         }
         .instrument(span)
         .await

@@ -1,26 +1,28 @@
-//! Handovers: drafting, approving and sending at the releasing office; accepting or declining
-//! at the receiving office.
+//! Handovers: drafting, approving, cancelling and sending at the releasing office; accepting or
+//! declining at the receiving office. Each use case one unit of work: the handover's transition
+//! (decided by the domain), the client record, the signed message for the outbox and the audit
+//! entry are committed together.
 
 use chrono::{DateTime, Utc};
 use uuid::Uuid;
 
-use super::cases::Access;
+use super::cases::{consent_of, load};
 use super::{Office, Result, ServiceError};
+use crate::domain::audit::{Access, AuditEntry};
+use crate::domain::case::ClientRecord;
+use crate::domain::delivery::{
+    Decision, IncomingHandover, MessageKind, OutboxMessage, OutgoingHandover, ReceivedHandover,
+};
 use crate::domain::handover::{self, CaseAtSender};
 use crate::domain::plan::Author;
-use crate::domain::staff::{self, Role};
-use crate::domain::time::german_date;
-use crate::domain::{ClientId, ConsentId, DomainError, IntegrationPlan, OfficeId, Text};
-use crate::federation::protocol::{
-    Decision, DecisionMessage, DecisionType, HandoverMessage, HandoverType, MessageKind,
-};
-use crate::storage::{
-    AcceptedClient, ClientRecord, ClientStatus, DecidedBy, IncomingHandover, IncomingState, OutboxMessage,
-    OutgoingHandover, OutgoingState,
-};
+use crate::domain::staff::Role;
+use crate::domain::{ClientId, ConsentGrant, ConsentId, DomainError, OfficeId, Text};
+use crate::federation::protocol::{DecisionMessage, DecisionType, HandoverMessage, HandoverType, WireKind as _};
+use crate::storage::{IncomingQuery, IncomingSummary, StorageError, UnitOfWork};
 
 impl Office {
-    /// Writes a handover draft after checking that it could be sent as it stands.
+    /// Writes a handover draft after checking that it could be sent as it stands. A client has
+    /// one open handover at a time.
     pub async fn draft_handover(
         &self,
         author: &Author,
@@ -32,64 +34,33 @@ impl Office {
         if self.directory.office(receiver).is_none() {
             return Err(ServiceError::UnknownOffice(receiver));
         }
-        let record = self.client(client).await?;
-        let consent_grant = self.consent(client, consent).await?;
-        self.build_handover(&record, &consent_grant, receiver, Uuid::new_v4(), now)?;
-        if self.storage.open_outgoing(client).await?.is_some() {
-            return Err(DomainError::HandoverOpen.into());
-        }
-        let draft = OutgoingHandover {
-            id: Uuid::new_v4(),
-            client_id: client,
-            receiver,
-            consent_id: consent,
-            state: OutgoingState::Draft,
-            created_by: author.account.clone(),
-            created_at: now,
-            approved_by: None,
-            approved_at: None,
-            decided_at: None,
-            decline_reason: None,
-        };
-        self.audit(author, "handover-draft", Access::Write, Some(client)).await?;
-        match self.storage.insert_outgoing(&draft).await {
+        let mut tx = self.begin().await?;
+        let record = load(&mut tx, client).await?;
+        let grant = consent_of(&mut tx, client, consent).await?;
+        self.build_handover(&record, &grant, receiver, Uuid::new_v4(), now)?;
+        let open = tx.handovers().open_outgoing(client).await?;
+        let draft = OutgoingHandover::draft(client, receiver, consent, &author.account, open.as_ref(), now)?;
+        match tx.handovers().insert_outgoing(&draft).await {
             // Another draft of the same client was stored meanwhile.
-            Err(crate::storage::StorageError::Conflict) => Err(DomainError::HandoverOpen.into()),
-            other => Ok(other.map(|()| draft)?),
+            Err(StorageError::Conflict) => return Err(DomainError::HandoverOpen.into()),
+            other => other?,
         }
+        tx.audit().append(&[self.entry(author, Access::Write, "handover-draft", Some(client))]).await?;
+        tx.commit().await?;
+        Ok(draft)
     }
 
-    /// Cancels a handover that has not reached the receiver: a draft, or an approved one whose
-    /// message is still queued (its delivery stops). A delivered handover waits for the
-    /// receiver's decision and cannot be cancelled.
-    pub async fn cancel_handover(&self, author: &Author, id: Uuid) -> Result<OutgoingHandover> {
-        let now = self.now();
-        let handover = self.storage.outgoing(id).await?.ok_or(ServiceError::NotFound("handover"))?;
-        if !matches!(handover.state, OutgoingState::Draft | OutgoingState::Approved) {
-            return Err(ServiceError::State("only a draft or a handover not yet delivered can be cancelled"));
-        }
-        self.audit(author, "handover-cancel", Access::Write, Some(handover.client_id)).await?;
-        match self.storage.cancel_outgoing(id, now, &format!("by {}", author.account)).await {
-            Err(crate::storage::StorageError::Conflict) => {
-                Err(ServiceError::State("only a draft or a handover not yet delivered can be cancelled"))
-            }
-            other => other.map_err(ServiceError::from),
-        }?;
-        tracing::info!(handover = %id, "handover cancelled");
-        self.storage.outgoing(id).await?.ok_or(ServiceError::NotFound("handover"))
-    }
-
+    /// The signed-to-be message of a handover, built from the client record and the consent as
+    /// they are now: only what the consent covers.
     fn build_handover(
         &self,
         record: &ClientRecord,
-        consent: &crate::domain::ConsentGrant,
+        consent: &ConsentGrant,
         receiver: OfficeId,
         message_id: Uuid,
         now: DateTime<Utc>,
     ) -> Result<HandoverMessage> {
-        if record.status != ClientStatus::Active {
-            return Err(DomainError::ClientMovedOut.into());
-        }
+        record.ensure_active()?;
         let case = handover::prepare(
             CaseAtSender {
                 case_id: record.case_id,
@@ -100,7 +71,7 @@ impl Office {
             consent,
             self.id,
             receiver,
-            german_date(now),
+            crate::domain::time::german_date(now),
         )?;
         Ok(HandoverMessage {
             message_type: HandoverType::V1,
@@ -113,62 +84,99 @@ impl Office {
         })
     }
 
+    /// An outgoing handover and the state of its message, as an integration manager reads it.
     pub async fn outgoing_handover(
         &self,
         author: &Author,
         id: Uuid,
     ) -> Result<(OutgoingHandover, Option<OutboxMessage>)> {
-        let handover = self.storage.outgoing(id).await?.ok_or(ServiceError::NotFound("handover"))?;
-        self.audit(author, "handover", Access::Read, Some(handover.client_id)).await?;
-        let outbox = self.storage.outbox_message(id).await?;
+        let mut tx = self.begin().await?;
+        let handover = tx.handovers().outgoing(id).await?.ok_or(ServiceError::NotFound("handover"))?;
+        let outbox = tx.outbox().get(id).await?;
+        tx.audit().append(&[self.entry(author, Access::Read, "handover", Some(handover.client_id))]).await?;
+        tx.commit().await?;
         Ok((handover, outbox))
     }
 
     /// Approves a draft: the handover is built afresh from the current record and consent, signed,
-    /// and queued for delivery in the same transaction that marks it approved.
-    pub async fn approve_handover(&self, author: &Author, role: Role, id: Uuid) -> Result<OutgoingHandover> {
+    /// and queued for delivery in the same unit of work that marks it approved.
+    pub async fn approve_handover(
+        &self,
+        author: &Author,
+        role: Role,
+        id: Uuid,
+    ) -> Result<(OutgoingHandover, OutboxMessage)> {
         let now = self.now();
-        let draft = self.storage.outgoing(id).await?.ok_or(ServiceError::NotFound("handover"))?;
-        if draft.state != OutgoingState::Draft {
-            return Err(ServiceError::State("only a draft can be approved"));
-        }
-        staff::second_pair_of_eyes(self.settings.four_eyes, &author.account, role, &draft.created_by)?;
-        let record = self.client(draft.client_id).await?;
-        let consent = self.consent(draft.client_id, draft.consent_id).await?;
-        let message = self.build_handover(&record, &consent, draft.receiver, draft.id, now)?;
+        let mut tx = self.begin().await?;
+        let mut handover = tx.handovers().outgoing(id).await?.ok_or(ServiceError::NotFound("handover"))?;
+        handover.approve(&author.account, role, self.settings.four_eyes, now)?;
+        let record = load(&mut tx, handover.client_id).await?;
+        let grant = consent_of(&mut tx, handover.client_id, handover.consent_id).await?;
+        let message = self.build_handover(&record, &grant, handover.receiver, handover.id, now)?;
         let payload = serde_json::to_vec(&message).expect("messages serialise");
         let jws = self.signer.sign(&payload, MessageKind::Handover.type_name());
-        let outbox = OutboxMessage::new(draft.id, MessageKind::Handover, draft.receiver, jws, now, message.expires_at);
-        self.audit(author, "handover-approval", Access::Write, Some(draft.client_id)).await?;
-        self.storage.approve_outgoing(id, &author.account, now, &outbox).await?;
+        let outbox =
+            OutboxMessage::new(handover.id, MessageKind::Handover, handover.receiver, jws, now, message.expires_at);
+        tx.handovers().update_outgoing(&mut handover).await?;
+        tx.outbox().insert(&outbox).await?;
+        tx.audit().append(&[self.entry(author, Access::Write, "handover-approval", Some(handover.client_id))]).await?;
+        tx.commit().await?;
         self.wake_delivery.notify_one();
-        tracing::info!(handover = %id, receiver = %draft.receiver, "handover approved and queued");
-        self.storage.outgoing(id).await?.ok_or(ServiceError::NotFound("handover"))
+        tracing::info!(handover = %id, receiver = %handover.receiver, "handover approved and queued");
+        Ok((handover, outbox))
     }
 
-    /// Handovers received, each audited as read (received data is not a client record yet, so the
-    /// entry names the handover).
-    pub async fn list_incoming(&self, author: &Author) -> Result<Vec<IncomingHandover>> {
-        let list = self.storage.list_incoming().await?;
-        for h in &list {
-            self.audit(author, &format!("incoming-list:{}", h.message.message_id), Access::Read, h.client_id).await?;
+    /// Cancels a handover that has not reached the receiver: a draft, or an approved one whose
+    /// message is still queued (its delivery stops). A delivered handover waits for the
+    /// receiver's decision and cannot be cancelled.
+    pub async fn cancel_handover(
+        &self,
+        author: &Author,
+        id: Uuid,
+    ) -> Result<(OutgoingHandover, Option<OutboxMessage>)> {
+        let now = self.now();
+        let mut tx = self.begin().await?;
+        let mut handover = tx.handovers().outgoing(id).await?.ok_or(ServiceError::NotFound("handover"))?;
+        handover.cancel(now)?;
+        tx.handovers().update_outgoing(&mut handover).await?;
+        let mut outbox = tx.outbox().get(id).await?;
+        if let Some(message) = outbox.as_mut() {
+            if message.cancel(now, &format!("by {}", author.account)) {
+                tx.outbox().update(message).await?;
+            }
         }
-        Ok(list)
+        tx.audit().append(&[self.entry(author, Access::Write, "handover-cancel", Some(handover.client_id))]).await?;
+        tx.commit().await?;
+        tracing::info!(handover = %id, "handover cancelled");
+        Ok((handover, outbox))
     }
 
+    /// A page of received handovers, newest first; one audit entry names the handovers it showed
+    /// (received data is not a client record yet).
+    pub async fn list_incoming(&self, author: &Author, query: &IncomingQuery) -> Result<Vec<IncomingSummary>> {
+        let mut tx = self.begin().await?;
+        let page = tx.handovers().incoming_page(query).await?;
+        let shown = page.iter().map(|h| h.id).collect();
+        tx.audit().append(&[AuditEntry::list(self.now(), &author.account, "incoming-list", shown)]).await?;
+        tx.commit().await?;
+        Ok(page)
+    }
+
+    /// A received handover with its whole case.
     pub async fn read_incoming(&self, author: &Author, id: Uuid) -> Result<IncomingHandover> {
-        let h = self.incoming(id).await?;
-        self.audit(author, &format!("incoming:{id}"), Access::Read, h.client_id).await?;
+        let mut tx = self.begin().await?;
+        let h = incoming(&mut tx, id).await?;
+        let mut entry = self.entry(author, Access::Read, "incoming", h.client_id);
+        entry.subjects = vec![id];
+        tx.audit().append(&[entry]).await?;
+        tx.commit().await?;
         Ok(h)
     }
 
-    async fn incoming(&self, id: Uuid) -> Result<IncomingHandover> {
-        self.storage.incoming(id).await?.ok_or(ServiceError::NotFound("handover"))
-    }
-
+    /// The signed decision on a received handover, for the outbox.
     fn decision(
         &self,
-        handover: &HandoverMessage,
+        handover: &ReceivedHandover,
         decision: Decision,
         reason: Option<Text>,
         now: DateTime<Utc>,
@@ -192,76 +200,62 @@ impl Office {
 
     /// Accepts a received handover: the client continues here with the original first session and
     /// extensions (the same last day) and the plan with its history. A case this office held
-    /// before (the client moves back) continues in its existing record. The signed decision is
-    /// queued for the releasing office in the same transaction.
+    /// before (the client moves back) continues in its existing record, its window only grown.
+    /// The signed decision is queued for the releasing office in the same unit of work.
     pub async fn accept_incoming(&self, author: &Author, id: Uuid) -> Result<ClientRecord> {
-        let now = self.now();
-        let incoming = self.incoming(id).await?;
-        if incoming.state != IncomingState::Received {
-            return Err(ServiceError::State("the handover was decided already"));
-        }
-        let message = &incoming.message;
-        let received = handover::check_incoming(&message.case, self.id, german_date(now))?;
-        let existing = self.storage.client_by_case(message.case.case_id).await?;
+        let (now, today) = (self.now(), self.clock().today());
+        let mut tx = self.begin().await?;
+        let mut incoming = incoming(&mut tx, id).await?;
+        incoming.ensure_undecided("accept")?;
+        let received = handover::check_incoming(&incoming.handover.case, self.id, today)?;
+        let existing = tx.clients().by_case(incoming.handover.case.case_id).await?;
         let window = handover::continue_case(&received, existing.as_ref().map(ClientRecord::held))?;
-        let decision = self.decision(message, Decision::Accepted, None, now);
-        let decided = DecidedBy { account: author.account.clone(), at: now };
-        let client_id = existing.as_ref().map_or_else(ClientId::new, |c| c.id);
-        self.audit(author, &format!("incoming-acceptance:{id}"), Access::Write, Some(client_id)).await?;
+        let decision = self.decision(&incoming.handover, Decision::Accepted, None, now);
+        let from = incoming.handover.sender;
         let record = match existing {
-            Some(mut existing) => {
-                existing.identity = message.case.client.clone();
-                existing.window = window;
-                existing.plan = merge_plans(existing.plan, &message.case.plan);
-                existing.status = ClientStatus::Active;
-                existing.received_from = Some(message.sender);
-                existing.updated_at = now;
-                self.storage.accept_incoming(id, AcceptedClient::Continued(&existing), &decided, &decision).await?;
-                existing.version += 1;
-                existing
+            Some(mut record) => {
+                record.continue_received(&incoming.handover.case, window, from, now)?;
+                incoming.accept(&author.account, record.id, decision.message_id, now)?;
+                tx.clients().update(&mut record).await?;
+                record
             }
             None => {
-                let mut record = ClientRecord::new(message.case.client.clone(), window, message.case.plan.clone(), now);
-                record.id = client_id;
-                record.case_id = message.case.case_id;
-                record.received_from = Some(message.sender);
-                self.storage.accept_incoming(id, AcceptedClient::New(&record), &decided, &decision).await?;
+                let record = ClientRecord::received(&incoming.handover.case, window, from, now);
+                incoming.accept(&author.account, record.id, decision.message_id, now)?;
+                tx.clients().insert(&record).await?;
                 record
             }
         };
+        tx.outbox().insert(&decision).await?;
+        tx.handovers().update_incoming(&mut incoming).await?;
+        let mut entry = self.entry(author, Access::Write, "incoming-acceptance", Some(record.id));
+        entry.subjects = vec![id];
+        tx.audit().append(&[entry]).await?;
+        tx.commit().await?;
         self.wake_delivery.notify_one();
-        tracing::info!(handover = %id, sender = %message.sender, "handover accepted");
+        tracing::info!(handover = %id, sender = %from, "handover accepted");
         Ok(record)
     }
 
     /// Declines a received handover with a reason (no personal data), queuing the decision.
     pub async fn decline_incoming(&self, author: &Author, id: Uuid, reason: Text) -> Result<IncomingHandover> {
         let now = self.now();
-        let incoming = self.incoming(id).await?;
-        if incoming.state != IncomingState::Received {
-            return Err(ServiceError::State("the handover was decided already"));
-        }
-        let decision = self.decision(&incoming.message, Decision::Declined, Some(reason.clone()), now);
-        let decided = DecidedBy { account: author.account.clone(), at: now };
-        self.audit(author, &format!("incoming-decline:{id}"), Access::Write, None).await?;
-        self.storage.decline_incoming(id, &decided, reason.as_str(), &decision).await?;
+        let mut tx = self.begin().await?;
+        let mut incoming = incoming(&mut tx, id).await?;
+        let decision = self.decision(&incoming.handover, Decision::Declined, Some(reason.clone()), now);
+        incoming.decline(&author.account, &reason, decision.message_id, now)?;
+        tx.outbox().insert(&decision).await?;
+        tx.handovers().update_incoming(&mut incoming).await?;
+        let mut entry = self.entry(author, Access::Write, "incoming-decline", None);
+        entry.subjects = vec![id];
+        tx.audit().append(&[entry]).await?;
+        tx.commit().await?;
         self.wake_delivery.notify_one();
         tracing::info!(handover = %id, "handover declined");
-        self.incoming(id).await
+        Ok(incoming)
     }
 }
 
-/// The plan of a case coming back: goals sent now replace their older copies, goals only held
-/// here stay, and the history is the union of both, in time order.
-fn merge_plans(local: IntegrationPlan, received: &IntegrationPlan) -> IntegrationPlan {
-    let mut goals: Vec<_> = local.goals.into_iter().filter(|g| !received.goals.iter().any(|r| r.id == g.id)).collect();
-    goals.extend(received.goals.iter().cloned());
-    let mut history = local.history;
-    for event in &received.history {
-        if !history.contains(event) {
-            history.push(event.clone());
-        }
-    }
-    history.sort_by_key(|e| e.at);
-    IntegrationPlan { goals, history }
+async fn incoming(tx: &mut Box<dyn UnitOfWork>, id: Uuid) -> Result<IncomingHandover> {
+    tx.handovers().incoming(id).await?.ok_or(ServiceError::NotFound("handover"))
 }

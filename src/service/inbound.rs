@@ -1,7 +1,8 @@
 //! Receiving signed messages from other offices. The checks run in a fixed, documented order
 //! (schemas/README.md): size (in the HTTP layer), signature by the directory key named by `kid`,
 //! signer = TLS peer, audience, duplicate, expiry, schema, then the domain checks. Only a message
-//! that passes all is stored, and only once stored is the signed receipt returned.
+//! that passes all is stored, and only once stored is the signed receipt returned: the message,
+//! its effect and its audit entry are one unit of work, committed before the answer leaves.
 
 use chrono::{DateTime, Utc};
 use serde::de::DeserializeOwned;
@@ -9,12 +10,14 @@ use serde_json::Value;
 use uuid::Uuid;
 
 use super::Office;
+use crate::domain::audit::{Access, AuditEntry};
+use crate::domain::delivery::{Decision, IncomingHandover, MessageKind};
 use crate::domain::time::german_date;
 use crate::domain::{DomainError, OfficeId, handover};
 use crate::federation::jws::{self, JwsError};
-use crate::federation::protocol::{DecisionMessage, HandoverMessage, MessageKind, Receipt, ReceiptType, sha256_hex};
+use crate::federation::protocol::{DecisionMessage, HandoverMessage, Receipt, ReceiptType, WireKind as _, sha256_hex};
 use crate::federation::schema::{self, SchemaViolation};
-use crate::storage::{AppliedDecision, InboxOutcome, InboxRecord, IncomingHandover, IncomingState, StorageError};
+use crate::storage::{InboxOutcome, InboxRecord, StorageError};
 
 /// How far a sender's clock may run ahead of ours.
 const CLOCK_SKEW: chrono::Duration = chrono::Duration::minutes(5);
@@ -106,7 +109,8 @@ impl Office {
         }
         let message_id = field(&payload, "message_id", uuid)?;
         let sha256 = sha256_hex(body);
-        if let Some(known) = self.storage.inbox(message_id).await? {
+        let known = self.storage.read().await?.inbox().get(message_id).await?;
+        if let Some(known) = known {
             return if known.sha256 == sha256 && known.kind == kind {
                 Ok(known.receipt)
             } else {
@@ -170,19 +174,28 @@ impl Office {
         if message.sender == self.id {
             return Err(DomainError::HandoverToSelf.into());
         }
-        let window = handover::check_incoming(&message.case, self.id, german_date(inbox.received_at))?;
-        let held = self.storage.client_by_case(message.case.case_id).await?;
+        let received = message.received();
+        let window = handover::check_incoming(&received.case, self.id, german_date(inbox.received_at))?;
+        let mut tx = self.storage.begin().await?;
+        let held = tx.clients().by_case(received.case.case_id).await?;
         handover::continue_case(&window, held.as_ref().map(|c| c.held()))?;
-        let incoming = IncomingHandover {
-            message,
-            received_at: inbox.received_at,
-            state: IncomingState::Received,
-            decided_by: None,
-            decided_at: None,
-            decline_reason: None,
-            client_id: None,
-        };
-        Ok(self.storage.receive_handover(inbox, &incoming).await?)
+        let outcome = tx.inbox().offer(inbox).await?;
+        if outcome != InboxOutcome::Stored {
+            return Ok(outcome);
+        }
+        let entry = self.received_entry(inbox, "handover-received", None);
+        tx.handovers().insert_incoming(&IncomingHandover::received(received, inbox.received_at)).await?;
+        tx.audit().append(&[entry]).await?;
+        tx.commit().await?;
+        Ok(outcome)
+    }
+
+    /// The audit entry of a message received from another office.
+    fn received_entry(&self, inbox: &InboxRecord, what: &str, client: Option<crate::domain::ClientId>) -> AuditEntry {
+        let mut entry =
+            AuditEntry::new(inbox.received_at, &format!("office:{}", inbox.sender), Access::Write, what, client);
+        entry.subjects = vec![inbox.message_id];
+        entry
     }
 
     async fn receive_decision(&self, payload: Value, inbox: &InboxRecord) -> Result<InboxOutcome, Rejection> {
@@ -190,16 +203,27 @@ impl Office {
         if message.sender != inbox.sender {
             return Err(Rejection::SignerNotPeer { signer: message.sender, peer: inbox.sender });
         }
-        let applied = AppliedDecision {
-            handover_id: message.handover_id,
-            from: message.sender,
-            decision: message.decision,
-            decided_at: message.decided_at,
-            reason: message.reason.map(|r| r.as_str().to_owned()),
-        };
-        match self.storage.receive_decision(inbox, &applied).await {
-            Err(StorageError::Conflict) => Err(Rejection::UnknownHandover),
-            other => Ok(other?),
+        let now = inbox.received_at;
+        let mut tx = self.storage.begin().await?;
+        let outcome = tx.inbox().offer(inbox).await?;
+        if outcome != InboxOutcome::Stored {
+            return Ok(outcome);
         }
+        // Dropping the unit of work without commit drops the inbox row too: a refused decision
+        // is not stored.
+        let mut handover = tx.handovers().outgoing(message.handover_id).await?.ok_or(Rejection::UnknownHandover)?;
+        let reason = message.reason.map(|r| r.as_str().to_owned());
+        handover
+            .decided(message.sender, message.decision, message.decided_at, reason, now)
+            .map_err(|_| Rejection::UnknownHandover)?;
+        tx.handovers().update_outgoing(&mut handover).await?;
+        if message.decision == Decision::Accepted {
+            let mut record = tx.clients().get(handover.client_id).await?.ok_or(Rejection::UnknownHandover)?;
+            record.move_out(message.sender, message.decided_at, now)?;
+            tx.clients().update(&mut record).await?;
+        }
+        tx.audit().append(&[self.received_entry(inbox, "decision-received", Some(handover.client_id))]).await?;
+        tx.commit().await?;
+        Ok(outcome)
     }
 }

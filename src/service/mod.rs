@@ -1,5 +1,10 @@
 //! The office's use cases: what integration managers and other offices can do, in terms of the
 //! domain rules, the storage and the federation client. HTTP handlers are thin calls into here.
+//!
+//! Every use case owns its transaction: it opens one unit of work, loads the records it needs,
+//! asks the domain (which decides every rule and every state transition), writes the changed
+//! records together with their audit entries and outbox messages, and commits once. Nothing is
+//! audited that did not happen, and nothing happens unaudited.
 
 pub mod accounts;
 mod cases;
@@ -15,14 +20,15 @@ use chrono::{DateTime, Utc};
 use tokio::sync::Notify;
 
 pub use accounts::Caller;
-pub use cases::{ExtensionOutcome, NewClient};
+pub use cases::NewClient;
 pub use inbound::Rejection;
 
 use crate::clock::Clock;
+use crate::domain::audit::{Access, AuditEntry};
 use crate::domain::plan::Author;
-use crate::domain::{DomainError, OfficeId};
+use crate::domain::{ClientId, DomainError, OfficeId};
 use crate::federation::{Directory, FederationClient, Signer};
-use crate::storage::{Storage, StorageError};
+use crate::storage::{Storage, StorageError, UnitOfWork};
 
 /// A use case could not be carried out.
 #[derive(Debug, thiserror::Error)]
@@ -39,6 +45,8 @@ pub enum ServiceError {
     Conflict,
     #[error("the account's role does not allow this")]
     Forbidden,
+    #[error("an account with this name exists already")]
+    DuplicateAccount,
     #[error("{0}")]
     Invalid(&'static str),
     #[error("login failed")]
@@ -127,6 +135,16 @@ impl Office {
 
     pub fn storage(&self) -> &dyn Storage {
         &*self.storage
+    }
+
+    /// A unit of work that may write.
+    async fn begin(&self) -> Result<Box<dyn UnitOfWork>> {
+        Ok(self.storage.begin().await?)
+    }
+
+    /// The audit entry of an access by `author`, now.
+    fn entry(&self, author: &Author, access: Access, what: &str, client: Option<ClientId>) -> AuditEntry {
+        AuditEntry::new(self.now(), &author.account, access, what, client)
     }
 
     /// An integration manager of this office.

@@ -1,18 +1,36 @@
-//! Storage: every SQL statement of Staffel sits behind the [`Storage`] trait. SQLite is the
-//! embedded default ([`sqlite::SqliteStorage`]); PostgreSQL follows as a second implementation.
+//! Storage: every SQL statement of Staffel sits behind the traits of this module. SQLite is the
+//! embedded default ([`sqlite`]), PostgreSQL the store of larger deployments ([`postgres`]); the
+//! database URL chooses ([`open`]). Both are held to one contract test suite
+//! (`tests/api/storage_contract.rs`).
 //!
-//! Methods that change several rows do it in one transaction, so that what a caller
-//! acknowledges (a receipt, an approval, a decision) is committed before the answer leaves.
+//! **The use case owns the transaction.** A use case opens a [`UnitOfWork`] with
+//! [`Storage::begin`], reads the records it needs through the unit's small per-aggregate parts
+//! (clients, consents, handovers, outbox, inbox, audit, accounts), asks the domain, writes the
+//! changed records with their audit entries and outbox messages, and commits once. Storage
+//! decides nothing: it persists what the domain decided. Every write of an existing record is
+//! guarded by the version the record was read at (or, for the inbox, by its key), so a concurrent
+//! writer gets [`StorageError::Conflict`], never a lost update. A unit of work dropped without
+//! [`UnitOfWork::commit`] leaves no trace.
+//!
+//! The shape allows a later group commit: a unit's writes are whole records with their guards,
+//! so concurrent units could be handed to one writer and committed together.
 
+pub mod postgres;
 pub mod records;
 pub mod sqlite;
 
+use std::sync::Arc;
+
 use async_trait::async_trait;
-use chrono::{DateTime, NaiveDate, Utc};
+use chrono::{DateTime, Utc};
 use uuid::Uuid;
 
+use crate::domain::audit::AuditEntry;
+use crate::domain::case::ClientRecord;
 use crate::domain::client::HouseholdId;
+use crate::domain::delivery::{IncomingHandover, OutboxMessage, OutgoingHandover};
 use crate::domain::participation::CounsellingSession;
+use crate::domain::staff::Account;
 use crate::domain::{CaseId, ClientId, ConsentGrant, ConsentId};
 pub use records::*;
 
@@ -22,134 +40,145 @@ pub enum StorageError {
     Database(#[from] sqlx::Error),
     #[error("migration: {0}")]
     Migration(#[from] sqlx::migrate::MigrateError),
-    #[error("the record was changed meanwhile or is not in the expected state")]
+    /// The record was changed meanwhile (its version moved on), or a unique key is taken.
+    #[error("the record was changed meanwhile, or its key is taken")]
     Conflict,
-    #[error("no such record")]
-    NotFound,
     #[error("a stored value cannot be read back: {0}")]
     Corrupt(String),
-    #[error("unsupported database URL (expected sqlite:)")]
+    #[error("unsupported database URL (expected sqlite: or postgres://)")]
     UnsupportedUrl,
 }
 
 pub type Result<T, E = StorageError> = std::result::Result<T, E>;
 
-/// What became of a received message offered to the inbox.
-#[derive(Debug, PartialEq, Eq)]
-pub enum InboxOutcome {
-    /// Newly stored; the receipt given is the one to answer with.
-    Stored,
-    /// The same message id with the same bytes was stored before: answer with its receipt.
-    Duplicate { receipt: String },
-    /// The same message id with different bytes: refuse.
-    Conflict,
+/// The two stores Staffel runs on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
 }
 
-/// How an accepted handover lands in the client records.
-pub enum AcceptedClient<'a> {
-    /// A new client record.
-    New(&'a ClientRecord),
-    /// The office already held this case (the client moved back): the record continues.
-    Continued(&'a ClientRecord),
+/// An office's store: it hands out units of work.
+#[async_trait]
+pub trait Storage: Send + Sync + 'static {
+    /// A unit of work that may write: one transaction (SQLite: `BEGIN IMMEDIATE`).
+    async fn begin(&self) -> Result<Box<dyn UnitOfWork>>;
+    /// A unit of work that only reads (SQLite: a deferred transaction that takes no write lock).
+    async fn read(&self) -> Result<Box<dyn UnitOfWork>>;
+    fn backend(&self) -> Backend;
+}
+
+/// One transaction: its parts, and commit. Dropped without commit, it rolls back.
+#[async_trait]
+pub trait UnitOfWork: Send {
+    fn clients(&mut self) -> &mut dyn Clients;
+    fn consents(&mut self) -> &mut dyn Consents;
+    fn handovers(&mut self) -> &mut dyn Handovers;
+    fn outbox(&mut self) -> &mut dyn Outbox;
+    fn inbox(&mut self) -> &mut dyn Inbox;
+    fn audit(&mut self) -> &mut dyn Audit;
+    fn accounts(&mut self) -> &mut dyn Accounts;
+    async fn commit(self: Box<Self>) -> Result<()>;
+}
+
+/// Client records and their counselling sessions.
+#[async_trait]
+pub trait Clients: Send {
+    async fn get(&mut self, id: ClientId) -> Result<Option<ClientRecord>>;
+    async fn by_case(&mut self, case: CaseId) -> Result<Option<ClientRecord>>;
+    /// A new record; `Conflict` if its id or case id is taken.
+    async fn insert(&mut self, client: &ClientRecord) -> Result<()>;
+    /// Writes the record if it is still at `client.version`; the version becomes one more.
+    async fn update(&mut self, client: &mut ClientRecord) -> Result<()>;
+    /// A page of clients in the order of [`crate::domain::search::sort_key`], after the cursor.
+    async fn page(&mut self, query: &ClientQuery) -> Result<Vec<ClientSummary>>;
+    /// Clients active here and taking part whose window ends between `from` and `until`
+    /// (inclusive), soonest first, after the cursor.
+    async fn windows_ending(&mut self, query: &EndingQuery) -> Result<Vec<ClientSummary>>;
+    async fn household(&mut self, household: HouseholdId) -> Result<Vec<ClientSummary>>;
+    async fn insert_session(&mut self, client: ClientId, session: &CounsellingSession) -> Result<()>;
+    async fn sessions(&mut self, client: ClientId) -> Result<Vec<CounsellingSession>>;
 }
 
 #[async_trait]
-pub trait Storage: Send + Sync + 'static {
-    // Clients.
-    async fn insert_client(&self, client: &ClientRecord) -> Result<()>;
-    async fn client(&self, id: ClientId) -> Result<Option<ClientRecord>>;
-    async fn client_by_case(&self, case: CaseId) -> Result<Option<ClientRecord>>;
-    /// Writes the record if it still has `client.version`; the stored version becomes one more.
-    async fn update_client(&self, client: &ClientRecord) -> Result<()>;
-    /// A page of clients ordered by family and given name, and the number of all matches.
-    async fn list_clients(&self, query: &ClientQuery) -> Result<(Vec<ClientRecord>, u64)>;
-    /// Clients at this office, taking part, whose window ends between `from` and `until`
-    /// (inclusive), soonest first.
-    async fn windows_ending(&self, from: NaiveDate, until: NaiveDate, limit: u32) -> Result<Vec<ClientRecord>>;
-    async fn household_members(&self, household: HouseholdId) -> Result<Vec<ClientRecord>>;
+pub trait Consents: Send {
+    async fn get(&mut self, id: ConsentId) -> Result<Option<ConsentGrant>>;
+    async fn insert(&mut self, consent: &ConsentGrant) -> Result<()>;
+    async fn update(&mut self, consent: &mut ConsentGrant) -> Result<()>;
+}
 
-    // Counselling sessions.
-    async fn insert_session(&self, client: ClientId, session: &CounsellingSession) -> Result<()>;
-    async fn sessions(&self, client: ClientId) -> Result<Vec<CounsellingSession>>;
+/// Handovers sent (outgoing) and received (incoming).
+#[async_trait]
+pub trait Handovers: Send {
+    /// A new draft; `Conflict` if the client has an open handover already.
+    async fn insert_outgoing(&mut self, handover: &OutgoingHandover) -> Result<()>;
+    async fn outgoing(&mut self, id: Uuid) -> Result<Option<OutgoingHandover>>;
+    async fn update_outgoing(&mut self, handover: &mut OutgoingHandover) -> Result<()>;
+    /// The client's open handover (draft, approved or delivered), if there is one.
+    async fn open_outgoing(&mut self, client: ClientId) -> Result<Option<OutgoingHandover>>;
+    /// The handovers sent (or to be sent) on a consent.
+    async fn outgoing_on_consent(&mut self, consent: ConsentId) -> Result<Vec<OutgoingHandover>>;
+    async fn insert_incoming(&mut self, handover: &IncomingHandover) -> Result<()>;
+    async fn incoming(&mut self, id: Uuid) -> Result<Option<IncomingHandover>>;
+    async fn update_incoming(&mut self, handover: &mut IncomingHandover) -> Result<()>;
+    /// A page of received handovers, newest first, after the cursor.
+    async fn incoming_page(&mut self, query: &IncomingQuery) -> Result<Vec<IncomingSummary>>;
+}
 
-    // Accounts and session tokens.
-    async fn insert_account(&self, account: &AccountRecord) -> Result<()>;
-    async fn account(&self, name: &str) -> Result<Option<AccountRecord>>;
-    async fn list_accounts(&self) -> Result<Vec<AccountRecord>>;
-    async fn insert_session_token(
-        &self,
+/// Signed messages waiting for, or done with, delivery.
+#[async_trait]
+pub trait Outbox: Send {
+    async fn insert(&mut self, message: &OutboxMessage) -> Result<()>;
+    async fn get(&mut self, id: Uuid) -> Result<Option<OutboxMessage>>;
+    async fn update(&mut self, message: &mut OutboxMessage) -> Result<()>;
+    /// Messages waiting for delivery whose next attempt is due at `now`, the longest due first.
+    async fn due(&mut self, now: DateTime<Utc>, limit: u32) -> Result<Vec<OutboxMessage>>;
+}
+
+/// Messages received and acknowledged: the exact bytes and the receipt given.
+#[async_trait]
+pub trait Inbox: Send {
+    async fn get(&mut self, message_id: Uuid) -> Result<Option<InboxRecord>>;
+    /// Stores the record unless its id is known; says what was there.
+    async fn offer(&mut self, record: &InboxRecord) -> Result<InboxOutcome>;
+}
+
+/// The audit log: append-only (the database itself refuses UPDATE and DELETE).
+#[async_trait]
+pub trait Audit: Send {
+    async fn append(&mut self, entries: &[AuditEntry]) -> Result<()>;
+    /// The entries about a client, oldest first: those naming it, and those of lists that showed
+    /// it; each with its sequence number, after the sequence number `after`.
+    async fn for_client(&mut self, client: ClientId, after: Option<i64>, limit: u32) -> Result<Vec<(i64, AuditEntry)>>;
+}
+
+/// Staff accounts with passwords, and their session tokens (kept as SHA-256 digests only).
+#[async_trait]
+pub trait Accounts: Send {
+    /// A new account; `Conflict` if the name is taken.
+    async fn insert(&mut self, account: &Account) -> Result<()>;
+    async fn get(&mut self, name: &str) -> Result<Option<Account>>;
+    async fn list(&mut self) -> Result<Vec<Account>>;
+    /// Stores a session token's digest; expired tokens of the account go with it.
+    async fn insert_session(
+        &mut self,
         digest: &str,
         account: &str,
         now: DateTime<Utc>,
         expires_at: DateTime<Utc>,
     ) -> Result<()>;
     /// The enabled account an unexpired session token (by digest) belongs to.
-    async fn session_account(&self, digest: &str, now: DateTime<Utc>) -> Result<Option<AccountRecord>>;
-    async fn delete_session_token(&self, digest: &str) -> Result<()>;
-
-    // The audit log (append-only).
-    async fn audit(&self, entry: &AuditEntry) -> Result<()>;
-    /// Several entries in one transaction (one disk sync for a whole list page).
-    async fn audit_all(&self, entries: &[AuditEntry]) -> Result<()>;
-    async fn audit_log(&self, client: ClientId) -> Result<Vec<AuditEntry>>;
-
-    // Consents.
-    async fn insert_consent(&self, consent: &ConsentGrant) -> Result<()>;
-    async fn consent(&self, id: ConsentId) -> Result<Option<ConsentGrant>>;
-    /// Withdraws a consent; handovers on it that have not been delivered (drafts, approved and
-    /// queued) are cancelled with it. Returns how many were cancelled.
-    async fn withdraw_consent(&self, id: ConsentId, at: DateTime<Utc>) -> Result<u64>;
-
-    // Outgoing handovers and the outbox.
-    /// Stores a draft; `Conflict` if the client has an open handover already.
-    async fn insert_outgoing(&self, handover: &OutgoingHandover) -> Result<()>;
-    async fn outgoing(&self, id: Uuid) -> Result<Option<OutgoingHandover>>;
-    /// The client's open handover (draft, approved or delivered), if there is one.
-    async fn open_outgoing(&self, client: ClientId) -> Result<Option<OutgoingHandover>>;
-    /// Draft or approved → cancelled, and an undelivered message's delivery stopped, together.
-    /// `Conflict` if the handover is in another state.
-    async fn cancel_outgoing(&self, id: Uuid, at: DateTime<Utc>, why: &str) -> Result<()>;
-    /// Draft → approved, and the signed message into the outbox, together.
-    async fn approve_outgoing(&self, id: Uuid, by: &str, at: DateTime<Utc>, message: &OutboxMessage) -> Result<()>;
-    async fn due_outbox(&self, now: DateTime<Utc>, limit: u32) -> Result<Vec<OutboxMessage>>;
-    async fn outbox_message(&self, id: Uuid) -> Result<Option<OutboxMessage>>;
-    /// Marks a message delivered with the receiver's receipt (a handover: approved → delivered).
-    async fn outbox_delivered(&self, id: Uuid, receipt: &str, at: DateTime<Utc>) -> Result<()>;
-    async fn outbox_retry_later(&self, id: Uuid, next_attempt_at: DateTime<Utc>, error: &str) -> Result<()>;
-    /// Marks a message refused for good (a handover: approved → rejected).
-    async fn outbox_failed(&self, id: Uuid, at: DateTime<Utc>, error: &str) -> Result<()>;
-
-    // Inbox and incoming handovers.
-    async fn inbox(&self, message_id: Uuid) -> Result<Option<InboxRecord>>;
-    /// Stores a received handover and its receipt, unless the id is known.
-    async fn receive_handover(&self, inbox: &InboxRecord, handover: &IncomingHandover) -> Result<InboxOutcome>;
-    async fn incoming(&self, message_id: Uuid) -> Result<Option<IncomingHandover>>;
-    async fn list_incoming(&self) -> Result<Vec<IncomingHandover>>;
-    /// Received → accepted: the client record, the decision in the outbox, together.
-    async fn accept_incoming(
-        &self,
-        message_id: Uuid,
-        client: AcceptedClient<'_>,
-        decided: &DecidedBy,
-        decision: &OutboxMessage,
-    ) -> Result<()>;
-    /// Received → declined, with the decision in the outbox.
-    async fn decline_incoming(
-        &self,
-        message_id: Uuid,
-        decided: &DecidedBy,
-        reason: &str,
-        decision: &OutboxMessage,
-    ) -> Result<()>;
-    /// Stores a received decision and applies it: the handover becomes accepted or declined,
-    /// and on acceptance the client is marked as moved out.
-    async fn receive_decision(&self, inbox: &InboxRecord, applied: &AppliedDecision) -> Result<InboxOutcome>;
+    async fn session_account(&mut self, digest: &str, now: DateTime<Utc>) -> Result<Option<Account>>;
+    async fn delete_session(&mut self, digest: &str) -> Result<()>;
 }
 
-/// Opens the storage a database URL names, creating and migrating it as needed.
-pub async fn open(url: &str) -> Result<std::sync::Arc<dyn Storage>> {
+/// Opens the storage a database URL names (`sqlite:…` or `postgres://…`), creating and
+/// migrating it as needed.
+pub async fn open(url: &str) -> Result<Arc<dyn Storage>> {
     if url.starts_with("sqlite:") {
-        Ok(std::sync::Arc::new(sqlite::SqliteStorage::open(url).await?))
+        Ok(Arc::new(sqlite::SqliteStorage::open(url).await?))
+    } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+        Ok(Arc::new(postgres::PgStorage::open(url).await?))
     } else {
         Err(StorageError::UnsupportedUrl)
     }

@@ -6,7 +6,7 @@ use crate::harness::*;
 use reqwest::Method;
 use serde_json::json;
 use staffel::demo::Caseworker;
-use staffel::pki::dev;
+use staffel::dev_pki as dev;
 
 const P: &str = "urn:staffel:problem:";
 
@@ -170,7 +170,8 @@ async fn four_eyes_handovers_and_extensions_need_another_team_lead() {
     assert_eq!(log.0, 403);
     let log = cw.expect(&lead, Method::GET, &format!("/api/v1/clients/{id}/audit"), None, 200).await.unwrap();
     assert!(
-        log.as_array()
+        log["items"]
+            .as_array()
             .unwrap()
             .iter()
             .any(|e| e["action"] == "write:extension-approval" && e["account"] == format!("lead-{STUTTGART}"))

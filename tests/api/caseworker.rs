@@ -220,27 +220,45 @@ async fn lists_search_pages_and_the_work_list_of_ending_windows() {
     create(&cw, a, person("Bert", "Beispiel", today())).await;
     create(&cw, a, person("Cora", "Beispielsen", today() - chrono::Duration::days(10))).await;
 
-    let page = cw.expect(a, Method::GET, "/api/v1/clients?search=beisp&per_page=1", None, 200).await.unwrap();
-    assert_eq!(page["total"], 2);
+    create(&cw, a, person("Jürgen", "Müller-Lüdenscheidt", today())).await;
+
+    // Pages of one, in the order of the names, led by the cursor of each page.
+    let page = cw.expect(a, Method::GET, "/api/v1/clients?search=beisp&limit=1", None, 200).await.unwrap();
     assert_eq!(page["items"].as_array().unwrap().len(), 1);
     assert_eq!(page["items"][0]["family_name"], "Beispiel");
-    let page2 = cw.expect(a, Method::GET, "/api/v1/clients?search=beisp&per_page=1&page=2", None, 200).await.unwrap();
+    let next = page["next"].as_str().expect("a second page");
+    let path = format!("/api/v1/clients?search=beisp&limit=1&after={next}");
+    let page2 = cw.expect(a, Method::GET, &path, None, 200).await.unwrap();
     assert_eq!(page2["items"][0]["family_name"], "Beispielsen");
-    // An underscore is a literal, not a LIKE wildcard.
-    let literal = cw.expect(a, Method::GET, "/api/v1/clients?search=r_f", None, 200).await.unwrap();
-    assert_eq!(literal["total"], 1);
-    let none = cw.expect(a, Method::GET, "/api/v1/clients?search=ster_", None, 200).await.unwrap();
-    assert_eq!(none["total"], 1);
+    assert!(page2["next"].is_null(), "the last page: {page2}");
+    // A search finds the beginning of any word of a name, whatever the case or accents.
+    let names = |v: &serde_json::Value| -> Vec<String> {
+        v["items"].as_array().unwrap().iter().map(|c| c["family_name"].as_str().unwrap().to_owned()).collect()
+    };
+    for (search, found) in [
+        ("FRAU", vec!["Muster_frau"]),
+        ("mull", vec!["Müller-Lüdenscheidt"]),
+        ("muell", vec!["Müller-Lüdenscheidt"]),
+        ("ludensch jurg", vec!["Müller-Lüdenscheidt"]),
+        ("beispiel cora", vec!["Beispielsen"]),
+        ("eispiel", vec![]),
+    ] {
+        let v = cw.expect(a, Method::GET, &format!("/api/v1/clients?search={search}"), None, 200).await.unwrap();
+        assert_eq!(names(&v), found, "{search}");
+    }
     let all = cw.expect(a, Method::GET, "/api/v1/clients", None, 200).await.unwrap();
-    assert_eq!(all["total"], 3);
-    let bad = cw.call(a, Method::GET, "/api/v1/clients?per_page=0", None).await.unwrap();
-    assert_eq!(problem(&bad), (422, &*format!("{P}validation-failed")));
+    // In the order of the folded names (ü as u, as in a German dictionary).
+    assert_eq!(names(&all), ["Beispiel", "Beispielsen", "Müller-Lüdenscheidt", "Muster_frau"]);
+    for bad in ["limit=0", "limit=201", "after=nonsense"] {
+        let refused = cw.call(a, Method::GET, &format!("/api/v1/clients?{bad}"), None).await.unwrap();
+        assert_eq!(problem(&refused), (422, &*format!("{P}validation-failed")), "{bad}");
+    }
 
     let ending = cw.expect(a, Method::GET, "/api/v1/worklist/windows-ending?days=60", None, 200).await.unwrap();
-    assert_eq!(ending.as_array().unwrap().len(), 1, "{ending}");
-    assert_eq!(ending[0]["given_name"], "Anna");
+    assert_eq!(ending["items"].as_array().unwrap().len(), 1, "{ending}");
+    assert_eq!(ending["items"][0]["given_name"], "Anna");
     let later = cw.expect(a, Method::GET, "/api/v1/worklist/windows-ending?days=30", None, 200).await.unwrap();
-    assert!(later.as_array().unwrap().is_empty());
+    assert!(later["items"].as_array().unwrap().is_empty());
     stop_all(offices).await;
 }
 
@@ -286,9 +304,9 @@ async fn reads_and_writes_are_audited_and_the_notice_is_printable() {
     assert_eq!(missing.0, 404);
     assert!(missing.1["languages"].as_array().unwrap().contains(&json!("de")));
 
-    let lead = a.as_user(&staffel::pki::dev::dev_lead_token(STUTTGART));
+    let lead = a.as_user(&staffel::dev_pki::dev_lead_token(STUTTGART));
     let log = cw.expect(&lead, Method::GET, &format!("/api/v1/clients/{id}/audit"), None, 200).await.unwrap();
-    let actions: Vec<&str> = log.as_array().unwrap().iter().map(|e| e["action"].as_str().unwrap()).collect();
+    let actions: Vec<&str> = log["items"].as_array().unwrap().iter().map(|e| e["action"].as_str().unwrap()).collect();
     assert_eq!(
         actions,
         [
@@ -302,7 +320,18 @@ async fn reads_and_writes_are_audited_and_the_notice_is_printable() {
         ],
         "{log}"
     );
-    let accounts: Vec<&str> = log.as_array().unwrap().iter().map(|e| e["account"].as_str().unwrap()).collect();
+    let accounts: Vec<&str> = log["items"].as_array().unwrap().iter().map(|e| e["account"].as_str().unwrap()).collect();
+    // Paged: one entry at a time, the cursor leads through them, oldest first. (Reading the log
+    // is itself audited, so every page read adds an entry at the end.)
+    let mut seen = Vec::new();
+    let mut path = format!("/api/v1/clients/{id}/audit?limit=1");
+    while seen.len() < actions.len() {
+        let page = cw.expect(&lead, Method::GET, &path, None, 200).await.unwrap();
+        seen.extend(page["items"].as_array().unwrap().iter().map(|e| e["action"].as_str().unwrap().to_owned()));
+        let next = page["next"].as_str().expect("more entries");
+        path = format!("/api/v1/clients/{id}/audit?limit=1&after={next}");
+    }
+    assert_eq!(seen, actions);
     let im = format!("im-{STUTTGART}");
     let lead_account = format!("lead-{STUTTGART}");
     assert_eq!(accounts, [&im, &im, &im, &im, &im, &im, &lead_account]);

@@ -5,10 +5,8 @@ use crate::harness::*;
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use serde_json::{Value, json};
+use staffel::dev_pki as dev;
 use staffel::federation::protocol::sha256_hex;
-use staffel::pki::dev;
-use staffel::storage::Storage as _;
-use staffel::storage::sqlite::SqliteStorage;
 
 const P: &str = "urn:staffel:problem:";
 
@@ -22,8 +20,7 @@ async fn send_from_stuttgart(payload: &Value, signer_office: &str) -> Answer {
     let db = heidelberg.database.clone();
     stop_all(offices).await;
     if answer.status != 202 {
-        let storage = SqliteStorage::open(&db).await.unwrap();
-        assert!(storage.list_incoming().await.unwrap().is_empty(), "a refused message was stored");
+        assert_eq!(stored_incoming(&db).await, 0, "a refused message was stored");
     }
     answer
 }
@@ -65,12 +62,11 @@ async fn a_valid_handover_gets_a_signed_receipt_for_the_exact_bytes() {
     stop_all(offices).await;
 
     // Acknowledged means committed: after the server is gone the message is in the file.
-    let storage = SqliteStorage::open(&db).await.unwrap();
     let id = uuid::Uuid::parse_str(payload["message_id"].as_str().unwrap()).unwrap();
-    let stored = storage.inbox(id).await.unwrap().expect("acknowledged message is stored");
+    let stored = stored_inbox(&db, id).await.expect("acknowledged message is stored");
     assert_eq!(stored.jws, jws);
     assert_eq!(stored.receipt, answer.body);
-    assert_eq!(storage.list_incoming().await.unwrap().len(), 1);
+    assert_eq!(stored_incoming(&db).await, 1);
 }
 
 #[tokio::test]
@@ -278,7 +274,7 @@ async fn no_client_certificate_never_reaches_a_handler() {
     assert!(keys.is_err());
     let db = offices[0].database.clone();
     stop_all(offices).await;
-    assert!(SqliteStorage::open(&db).await.unwrap().list_incoming().await.unwrap().is_empty());
+    assert_eq!(stored_incoming(&db).await, 0);
 }
 
 #[tokio::test]

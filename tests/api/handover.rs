@@ -251,9 +251,7 @@ async fn the_sender_refuses_what_the_consent_does_not_allow() {
         .unwrap();
     assert_eq!((status, problem["type"].as_str().unwrap()), (422, "urn:staffel:problem:unknown-office"));
     assert!(
-        cw.expect(b, Method::GET, "/api/v1/incoming-handovers", None, 200)
-            .await
-            .unwrap()
+        cw.expect(b, Method::GET, "/api/v1/incoming-handovers", None, 200).await.unwrap()["items"]
             .as_array()
             .unwrap()
             .is_empty()

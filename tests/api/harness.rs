@@ -17,6 +17,7 @@ use serde_json::json;
 use staffel::clock::Clock;
 use staffel::config::Config;
 use staffel::demo::{self, Caseworker, DemoOffice};
+use staffel::dev_pki as dev;
 use staffel::domain::handover::{self, CaseAtSender};
 use staffel::domain::plan::{Author, GoalDraft};
 use staffel::domain::time::german_date;
@@ -25,8 +26,8 @@ use staffel::domain::{
     GoalArea, IntegrationPlan, OfficeId, PersonName, Responsible, Text,
 };
 use staffel::federation::Signer;
-use staffel::federation::protocol::{HandoverMessage, HandoverType, MessageKind};
-use staffel::pki::{self, dev};
+use staffel::federation::protocol::{HandoverMessage, HandoverType, MessageKind, WireKind as _};
+use staffel::pki;
 use uuid::Uuid;
 
 pub const STUTTGART: &str = "08111000";
@@ -393,4 +394,17 @@ pub fn assert_millis(v: &Value) {
     let s = v.as_str().unwrap_or_else(|| panic!("not a string: {v}"));
     let b = s.as_bytes();
     assert!(b.len() == 24 && b[19] == b'.' && b[23] == b'Z' && b[20..23].iter().all(u8::is_ascii_digit), "{s}");
+}
+
+/// How many received handovers the office with database `db` has stored (read after it stopped).
+pub async fn stored_incoming(db: &str) -> usize {
+    let storage = staffel::storage::open(db).await.unwrap();
+    let query = staffel::storage::IncomingQuery { limit: 1000, ..Default::default() };
+    storage.read().await.unwrap().handovers().incoming_page(&query).await.unwrap().len()
+}
+
+/// The inbox record of message `id` at the office with database `db`.
+pub async fn stored_inbox(db: &str, id: Uuid) -> Option<staffel::storage::InboxRecord> {
+    let storage = staffel::storage::open(db).await.unwrap();
+    storage.read().await.unwrap().inbox().get(id).await.unwrap()
 }

@@ -50,7 +50,7 @@ async fn a_move_back_may_neither_start_the_window_later_nor_drop_an_extension() 
 
     // Nothing of them was stored.
     let incoming = cw.expect(a, Method::GET, "/api/v1/incoming-handovers", None, 200).await.unwrap();
-    assert_eq!(incoming.as_array().unwrap().len(), 0, "{incoming}");
+    assert_eq!(incoming["items"].as_array().unwrap().len(), 0, "{incoming}");
     f.stop().await;
 }
 

@@ -11,7 +11,7 @@ use chrono::Datelike;
 use jsonschema::Validator;
 use serde_json::{Value, json};
 use staffel::demo::DemoOffice;
-use staffel::pki::dev;
+use staffel::dev_pki as dev;
 
 const DOC: &str = include_str!("../../docs/openapi.json");
 const ROUTER: &str = include_str!("../../src/http/api/mod.rs");
@@ -562,11 +562,15 @@ async fn the_service_answers_as_documented() {
     let mut unknown_member = client_body("Testa", today);
     unknown_member["nickname"] = json!("Tes");
     d.problem(&im, "POST /api/v1/clients", &[], Some(unknown_member), 422, "validation-failed").await;
-    let page =
-        d.expect(&im, "GET /api/v1/clients?search=beispiel&active_only=true&page=1&per_page=10", &[], None, 200).await;
-    assert_eq!(page["total"], 2);
+    let page = d.expect(&im, "GET /api/v1/clients?search=beispiel&active_only=true&limit=1", &[], None, 200).await;
+    assert_eq!(page["items"].as_array().unwrap().len(), 1);
+    let next = page["next"].as_str().unwrap().to_owned();
+    let page2 =
+        d.expect(&im, &format!("GET /api/v1/clients?search=beispiel&limit=1&after={next}"), &[], None, 200).await;
+    assert_eq!(page2["items"].as_array().unwrap().len(), 1);
     d.expect(&im, "GET /api/v1/clients", &[], None, 200).await;
-    d.problem(&im, "GET /api/v1/clients?per_page=0", &[], None, 422, "validation-failed").await;
+    d.problem(&im, "GET /api/v1/clients?limit=0", &[], None, 422, "validation-failed").await;
+    d.problem(&im, "GET /api/v1/clients?after=x", &[], None, 422, "validation-failed").await;
     d.problem(&im, "GET /api/v1/clients?colour=blue", &[], None, 422, "validation-failed").await;
     d.expect(&im, "GET /api/v1/clients/{id}", &[&c1], None, 200).await;
     d.problem(&im, "GET /api/v1/clients/{id}", &[&uuid::Uuid::new_v4().to_string()], None, 404, "not-found").await;
@@ -709,10 +713,10 @@ async fn the_service_answers_as_documented() {
     assert_eq!(none.0, 404);
     assert!(none.1["languages"].as_array().unwrap().contains(&json!("de")));
     let ending = d.expect(&im, "GET /api/v1/worklist/windows-ending?days=3660", &[], None, 200).await;
-    assert!(!ending.as_array().unwrap().is_empty());
+    assert!(!ending["items"].as_array().unwrap().is_empty());
     d.problem(&im, "GET /api/v1/worklist/windows-ending?days=4000", &[], None, 422, "validation-failed").await;
     let log = d.expect(&lead, "GET /api/v1/clients/{id}/audit", &[&c1], None, 200).await;
-    assert!(log.as_array().unwrap().iter().any(|e| e["action"] == "write:extension"));
+    assert!(log["items"].as_array().unwrap().iter().any(|e| e["action"] == "write:extension"));
 
     // Consents and handovers: one accepted, one declined, one cancelled by withdrawal.
     let consents = "POST /api/v1/clients/{id}/consents";
@@ -771,7 +775,7 @@ async fn the_service_answers_as_documented() {
 
     // At Heidelberg: one accepted, one declined.
     let incoming = d.expect(&im_b, "GET /api/v1/incoming-handovers", &[], None, 200).await;
-    assert_eq!(incoming.as_array().unwrap().len(), 2);
+    assert_eq!(incoming["items"].as_array().unwrap().len(), 2);
     let full = d.expect(&im_b, "GET /api/v1/incoming-handovers/{id}", &[&h1], None, 200).await;
     assert_eq!(full["case"]["plan"]["goals"].as_array().unwrap().len(), 1);
     let accepted = d.expect(&im_b, "POST /api/v1/incoming-handovers/{id}/accept", &[&h1], None, 200).await;
@@ -797,7 +801,7 @@ async fn the_service_answers_as_documented() {
     // Accounts and sessions.
     let account = json!({"name": "testa.lead", "role": "team-lead", "password": "correct horse battery"});
     d.expect(&admin, "POST /api/v1/accounts", &[], Some(account.clone()), 201).await;
-    d.problem(&admin, "POST /api/v1/accounts", &[], Some(account), 409, "edit-conflict").await;
+    d.problem(&admin, "POST /api/v1/accounts", &[], Some(account), 409, "account-exists").await;
     let short = json!({"name": "testa.short", "role": "team-lead", "password": "short"});
     d.problem(&admin, "POST /api/v1/accounts", &[], Some(short), 422, "validation-failed").await;
     let accounts = d.expect(&admin, "GET /api/v1/accounts", &[], None, 200).await;

@@ -8,14 +8,13 @@ use crate::harness::*;
 use reqwest::Method;
 use serde_json::json;
 use staffel::demo::Caseworker;
+use staffel::dev_pki as dev;
 use staffel::federation::directory::DirectoryFile;
 use staffel::federation::outbound::OutboundError;
 use staffel::federation::protocol::MessageKind;
 use staffel::federation::tls::ClientIdentity;
 use staffel::federation::{Directory, FederationClient};
-use staffel::pki::{self, dev};
-use staffel::storage::Storage as _;
-use staffel::storage::sqlite::SqliteStorage;
+use staffel::pki;
 
 #[tokio::test]
 async fn nothing_is_sent_to_a_server_that_is_not_the_intended_office() {
@@ -44,8 +43,7 @@ async fn nothing_is_sent_to_a_server_that_is_not_the_intended_office() {
 
     let db = offices[0].database.clone();
     stop_all(offices).await;
-    let storage = SqliteStorage::open(&db).await.unwrap();
-    assert!(storage.inbox(message.message_id).await.unwrap().is_none());
+    assert!(stored_inbox(&db, message.message_id).await.is_none());
 }
 
 #[tokio::test]

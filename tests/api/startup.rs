@@ -3,7 +3,7 @@
 use crate::harness::*;
 use staffel::clock::Clock;
 use staffel::config::Config;
-use staffel::pki::dev;
+use staffel::dev_pki as dev;
 use staffel::server::{Listeners, Server, ServerError};
 use tokio::net::TcpListener;
 

@@ -13,10 +13,7 @@ use crate::domain::staff::Role;
 use crate::http::problem::{Problem, ProblemType};
 use crate::service::Caller;
 
-/// The SHA-256 of a bearer token, lowercase hex, as the config stores it.
-pub fn token_digest(token: &str) -> String {
-    crate::federation::protocol::sha256_hex(token.as_bytes())
-}
+use crate::digest::token_digest;
 
 /// Accounts with API tokens from the config, by token digest.
 #[derive(Debug, Clone, Default)]
@@ -120,6 +117,22 @@ impl FromRequestParts<ApiState> for Supervisor {
             return Err(Problem::new(ProblemType::Forbidden).detail("audit logs are for team leads and administrators"));
         }
         Ok(Supervisor(c))
+    }
+}
+
+/// An administrator: manages accounts. Checked before the request's body is read.
+#[derive(Debug, Clone)]
+pub struct Administrator(pub Caller);
+
+impl FromRequestParts<ApiState> for Administrator {
+    type Rejection = Problem;
+
+    async fn from_request_parts(parts: &mut Parts, state: &ApiState) -> Result<Self, Self::Rejection> {
+        let c = caller(parts, state).await?;
+        if c.role != Role::Administrator {
+            return Err(Problem::new(ProblemType::Forbidden).detail("accounts are managed by administrators"));
+        }
+        Ok(Administrator(c))
     }
 }
 

@@ -2,6 +2,7 @@
 //! Routes are under `/api/v1`; every failure is a problem document (docs/problems.md).
 
 pub mod auth;
+mod cursor;
 pub mod extract;
 mod views;
 
@@ -16,11 +17,13 @@ use axum::routing::{get, post};
 use chrono::NaiveDate;
 use serde::Deserialize;
 
-pub use auth::{Accounts, AnyCaller, Manager, Supervisor};
+pub use auth::{Accounts, Administrator, AnyCaller, Manager, Supervisor};
 use extract::{Id, Json, NoQuery, PathIds, Query};
-use views::{AccountView, ClientLine, ClientView, ConsentView, IncomingView, LoginView, OutgoingView};
+use views::{AccountView, AuditLine, ClientLine, ClientView, ConsentView, IncomingView, LoginView, OutgoingView, Page};
 
 use super::problem::{Problem, ProblemType};
+use crate::domain::case::Extended;
+use crate::domain::delivery::IncomingState;
 use crate::domain::eligibility::{Benefits, TargetGroup};
 use crate::domain::participation::ExitReason;
 use crate::domain::plan::{GoalDraft, GoalPatch};
@@ -29,8 +32,8 @@ use crate::domain::{
     ClientId, ClientIdentity, ConsentId, DataCategory, ExtensionGrounds, ExtensionReason, GoalArea, GoalId, GoalStatus,
     OfficeId, PersonName, Responsible, Step, Text,
 };
-use crate::service::{ExtensionOutcome, NewClient, Office};
-use crate::storage::ClientQuery;
+use crate::service::{NewClient, Office};
+use crate::storage::{ClientCursor, ClientQuery, IncomingCursor, IncomingQuery};
 
 #[derive(Clone)]
 pub struct ApiState {
@@ -163,7 +166,7 @@ struct NewAccount {
 
 async fn create_account(
     State(s): State<ApiState>,
-    AnyCaller(caller): AnyCaller,
+    Administrator(caller): Administrator,
     _: NoQuery,
     Json(req): Json<NewAccount>,
 ) -> ApiResult<Response> {
@@ -173,7 +176,7 @@ async fn create_account(
 
 async fn list_accounts(
     State(s): State<ApiState>,
-    AnyCaller(caller): AnyCaller,
+    Administrator(caller): Administrator,
     _: NoQuery,
 ) -> ApiResult<Answer<Vec<AccountView>>> {
     Ok(axum::Json(s.office.list_accounts(&caller).await?.iter().map(AccountView::from).collect()))
@@ -236,6 +239,23 @@ async fn get_client(
     Ok(axum::Json(ClientView::from(&record)))
 }
 
+/// The longest page of any list.
+const MAX_PAGE: u32 = 200;
+/// A page when the client does not say.
+const DEFAULT_PAGE: u32 = 50;
+
+fn default_limit() -> u32 {
+    DEFAULT_PAGE
+}
+
+/// `limit` within 1 to [`MAX_PAGE`].
+fn checked_limit(limit: u32) -> ApiResult<u32> {
+    if !(1..=MAX_PAGE).contains(&limit) {
+        return Err(extract::invalid("/limit".into(), format!("limit is 1 to {MAX_PAGE}")));
+    }
+    Ok(limit)
+}
+
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct ListQuery {
@@ -243,41 +263,35 @@ struct ListQuery {
     search: Option<String>,
     #[serde(default)]
     active_only: bool,
-    #[serde(default = "first_page")]
-    page: u32,
-    #[serde(default = "default_per_page")]
-    per_page: u32,
+    #[serde(default = "default_limit")]
+    limit: u32,
+    #[serde(default)]
+    after: Option<String>,
 }
 
-fn first_page() -> u32 {
-    1
-}
-
-fn default_per_page() -> u32 {
-    50
+/// Where the client list goes on: the last client's sort key and id.
+#[derive(serde::Serialize, Deserialize)]
+struct ClientAfter {
+    k: String,
+    i: ClientId,
 }
 
 async fn list_clients(
     State(s): State<ApiState>,
     Manager(account, _): Manager,
     Query(q): Query<ListQuery>,
-) -> ApiResult<Answer<serde_json::Value>> {
-    if q.page == 0 {
-        return Err(extract::invalid("/page".into(), "page starts at 1".into()));
-    }
-    if !(1..=200).contains(&q.per_page) {
-        return Err(extract::invalid("/per_page".into(), "per_page is 1 to 200".into()));
-    }
-    let search = q.search.filter(|t| !t.trim().is_empty());
+) -> ApiResult<Answer<Page<ClientLine>>> {
+    let limit = checked_limit(q.limit)?;
+    let after = q.after.as_deref().map(cursor::decode::<ClientAfter>).transpose()?;
     let query = ClientQuery {
-        search,
+        words: q.search.as_deref().map(crate::domain::search::query_words).unwrap_or_default(),
         active_only: q.active_only,
-        limit: q.per_page,
-        offset: (q.page - 1).saturating_mul(q.per_page),
+        limit: limit + 1,
+        after: after.map(|a| ClientCursor { sort_key: a.k, id: a.i }),
     };
-    let (clients, total) = s.office.list_clients(&s.office.author(&account), &query).await?;
-    let items: Vec<ClientLine> = clients.iter().map(ClientLine::from).collect();
-    Ok(axum::Json(serde_json::json!({ "items": items, "page": q.page, "per_page": q.per_page, "total": total })))
+    let clients = s.office.list_clients(&s.office.author(&account), &query).await?;
+    let (items, next) = cursor::page(clients, limit, |c| ClientAfter { k: c.sort_key.clone(), i: c.id });
+    Ok(axum::Json(Page { items: items.iter().map(ClientLine::from).collect(), next }))
 }
 
 #[derive(Deserialize)]
@@ -285,22 +299,37 @@ async fn list_clients(
 struct EndingQuery {
     #[serde(default = "default_days")]
     days: u32,
+    #[serde(default = "default_limit")]
+    limit: u32,
+    #[serde(default)]
+    after: Option<String>,
 }
 
 fn default_days() -> u32 {
     90
 }
 
+/// Where the work list goes on: the last client's last day, sort key and id.
+#[derive(serde::Serialize, Deserialize)]
+struct EndingAfter {
+    d: NaiveDate,
+    k: String,
+    i: ClientId,
+}
+
 async fn windows_ending(
     State(s): State<ApiState>,
     Manager(account, _): Manager,
     Query(q): Query<EndingQuery>,
-) -> ApiResult<Answer<Vec<ClientLine>>> {
+) -> ApiResult<Answer<Page<ClientLine>>> {
     if q.days > 3660 {
         return Err(extract::invalid("/days".into(), "days is at most 3660".into()));
     }
-    let clients = s.office.windows_ending(&s.office.author(&account), q.days, 500).await?;
-    Ok(axum::Json(clients.iter().map(ClientLine::from).collect()))
+    let limit = checked_limit(q.limit)?;
+    let after = q.after.as_deref().map(cursor::decode::<EndingAfter>).transpose()?.map(|a| (a.d, a.k, a.i));
+    let clients = s.office.windows_ending(&s.office.author(&account), q.days, limit + 1, after).await?;
+    let (items, next) = cursor::page(clients, limit, |c| EndingAfter { d: c.last_day, k: c.sort_key.clone(), i: c.id });
+    Ok(axum::Json(Page { items: items.iter().map(ClientLine::from).collect(), next }))
 }
 
 async fn household(
@@ -448,13 +477,26 @@ async fn notice(
     Ok(([(axum::http::header::CONTENT_TYPE, "text/html; charset=utf-8")], page).into_response())
 }
 
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct AuditQuery {
+    #[serde(default = "default_limit")]
+    limit: u32,
+    #[serde(default)]
+    after: Option<String>,
+}
+
 async fn audit_log(
     State(s): State<ApiState>,
     Supervisor(caller): Supervisor,
     PathIds(id): PathIds<ClientId>,
-    _: NoQuery,
-) -> ApiResult<Answer<Vec<crate::storage::AuditEntry>>> {
-    Ok(axum::Json(s.office.audit_log(&s.office.author(&caller.account), id).await?))
+    Query(q): Query<AuditQuery>,
+) -> ApiResult<Answer<Page<AuditLine>>> {
+    let limit = checked_limit(q.limit)?;
+    let after = q.after.as_deref().map(cursor::decode::<i64>).transpose()?;
+    let lines = s.office.audit_log(&s.office.author(&caller.account), id, after, limit + 1).await?;
+    let (items, next) = cursor::page(lines, limit, |(seq, _)| *seq);
+    Ok(axum::Json(Page { items: items.into_iter().map(|(_, e)| AuditLine::from(e)).collect(), next }))
 }
 
 #[derive(Deserialize)]
@@ -537,13 +579,11 @@ async fn grant_extension(
     Json(req): Json<NewExtension>,
 ) -> ApiResult<Response> {
     let grounds = ExtensionGrounds::new(req.reasons, req.justification).map_err(|e| Problem::from(&e))?;
-    let outcome = s.office.grant_extension(&s.office.author(&account), id, req.months, grounds).await?;
+    let (record, outcome) = s.office.grant_extension(&s.office.author(&account), id, req.months, grounds).await?;
     Ok(match outcome {
-        ExtensionOutcome::Granted(record) => axum::Json(ClientView::from(&record)).into_response(),
+        Extended::Granted => axum::Json(ClientView::from(&record)).into_response(),
         // Four eyes: 202, the request waits for a team lead; `pending_extensions` lists it.
-        ExtensionOutcome::Pending(record, _) => {
-            (StatusCode::ACCEPTED, axum::Json(ClientView::from(&record))).into_response()
-        }
+        Extended::Requested(_) => (StatusCode::ACCEPTED, axum::Json(ClientView::from(&record))).into_response(),
     })
 }
 
@@ -620,10 +660,8 @@ async fn approve_handover(
     PathIds(Id(id)): PathIds<Id>,
     _: NoQuery,
 ) -> ApiResult<Response> {
-    let author = s.office.author(&account);
-    s.office.approve_handover(&author, role, id).await?;
-    let (handover, outbox) = s.office.outgoing_handover(&author, id).await?;
-    Ok((StatusCode::ACCEPTED, axum::Json(OutgoingView::new(&handover, outbox.as_ref()))).into_response())
+    let (handover, outbox) = s.office.approve_handover(&s.office.author(&account), role, id).await?;
+    Ok((StatusCode::ACCEPTED, axum::Json(OutgoingView::new(&handover, Some(&outbox)))).into_response())
 }
 
 async fn cancel_handover(
@@ -632,19 +670,45 @@ async fn cancel_handover(
     PathIds(Id(id)): PathIds<Id>,
     _: NoQuery,
 ) -> ApiResult<Response> {
-    let author = s.office.author(&account);
-    s.office.cancel_handover(&author, id).await?;
-    let (handover, outbox) = s.office.outgoing_handover(&author, id).await?;
+    let (handover, outbox) = s.office.cancel_handover(&s.office.author(&account), id).await?;
     Ok(axum::Json(OutgoingView::new(&handover, outbox.as_ref())).into_response())
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct IncomingListQuery {
+    #[serde(default)]
+    state: Option<IncomingState>,
+    #[serde(default = "default_limit")]
+    limit: u32,
+    #[serde(default)]
+    after: Option<String>,
+}
+
+/// Where the list of received handovers goes on: the last one's time of receipt and id.
+#[derive(serde::Serialize, Deserialize)]
+struct IncomingAfter {
+    #[serde(with = "crate::domain::time::ts")]
+    t: chrono::DateTime<chrono::Utc>,
+    i: uuid::Uuid,
 }
 
 async fn list_incoming(
     State(s): State<ApiState>,
     Manager(account, _): Manager,
-    _: NoQuery,
-) -> ApiResult<Answer<Vec<IncomingView>>> {
-    let list = s.office.list_incoming(&s.office.author(&account)).await?;
-    Ok(axum::Json(list.iter().map(|h| IncomingView::summary(h, s.office.directory())).collect()))
+    Query(q): Query<IncomingListQuery>,
+) -> ApiResult<Answer<Page<IncomingView>>> {
+    let limit = checked_limit(q.limit)?;
+    let after = q.after.as_deref().map(cursor::decode::<IncomingAfter>).transpose()?;
+    let query = IncomingQuery {
+        state: q.state,
+        limit: limit + 1,
+        after: after.map(|a| IncomingCursor { received_at: a.t, id: a.i }),
+    };
+    let list = s.office.list_incoming(&s.office.author(&account), &query).await?;
+    let (items, next) = cursor::page(list, limit, |h| IncomingAfter { t: h.received_at, i: h.id });
+    let items = items.iter().map(|h| IncomingView::summary(h, s.office.directory())).collect();
+    Ok(axum::Json(Page { items, next }))
 }
 
 async fn get_incoming(

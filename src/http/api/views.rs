@@ -4,14 +4,16 @@ use chrono::{DateTime, NaiveDate, Utc};
 use serde::Serialize;
 use uuid::Uuid;
 
+use crate::domain::case::{ClientRecord, ClientStatus};
 use crate::domain::client::HouseholdId;
+use crate::domain::delivery::{IncomingHandover, IncomingState, OutboxMessage, OutgoingHandover};
 use crate::domain::eligibility::Eligibility;
 use crate::domain::participation::ParticipationEvent;
 use crate::domain::{
     CaseId, ClientId, ClientIdentity, ConsentId, DataCategory, Extension, IntegrationPlan, LegalBasis, OfficeId,
 };
 use crate::federation::Directory;
-use crate::storage::{ClientRecord, ClientStatus, IncomingHandover, IncomingState, OutboxMessage, OutgoingHandover};
+use crate::storage::{ClientSummary, IncomingSummary};
 
 #[derive(Serialize)]
 pub struct WindowView {
@@ -84,17 +86,25 @@ pub struct ClientLine {
     pub last_day: NaiveDate,
 }
 
-impl From<&ClientRecord> for ClientLine {
-    fn from(r: &ClientRecord) -> Self {
+impl From<&ClientSummary> for ClientLine {
+    fn from(r: &ClientSummary) -> Self {
         Self {
             id: r.id,
             identity: r.identity.clone(),
             status: r.status.clone(),
-            taking_part: r.participation.is_active(),
-            first_session: r.window.first_session(),
-            last_day: r.window.last_day(),
+            taking_part: r.taking_part,
+            first_session: r.first_session,
+            last_day: r.last_day,
         }
     }
+}
+
+/// A page of a list, and where it goes on: `next` is the cursor to pass as `after` for the next
+/// page, `null` on the last page.
+#[derive(Serialize)]
+pub struct Page<T> {
+    pub items: Vec<T>,
+    pub next: Option<String>,
 }
 
 #[derive(Serialize)]
@@ -192,17 +202,16 @@ pub struct IncomingCase {
 }
 
 impl IncomingView {
-    pub fn summary(h: &IncomingHandover, directory: &Directory) -> Self {
-        let m = &h.message;
+    pub fn summary(h: &IncomingSummary, directory: &Directory) -> Self {
         Self {
-            id: m.message_id,
-            sender: m.sender,
-            sender_name: directory.office(m.sender).map(|e| e.name.clone()),
+            id: h.id,
+            sender: h.sender,
+            sender_name: directory.office(h.sender).map(|e| e.name.clone()),
             received_at: h.received_at,
             state: h.state,
-            client: m.case.client.clone(),
-            first_session: m.case.window.first_session,
-            last_day: m.case.window.last_day,
+            client: h.identity.clone(),
+            first_session: h.first_session,
+            last_day: h.last_day,
             decided_by: h.decided_by.clone(),
             decided_at: h.decided_at,
             decline_reason: h.decline_reason.clone(),
@@ -212,15 +221,26 @@ impl IncomingView {
     }
 
     pub fn full(h: &IncomingHandover, directory: &Directory) -> Self {
-        let c = &h.message.case;
+        let c = &h.handover.case;
         Self {
+            id: h.id(),
+            sender: h.handover.sender,
+            sender_name: directory.office(h.handover.sender).map(|e| e.name.clone()),
+            received_at: h.received_at,
+            state: h.state,
+            client: c.client.clone(),
+            first_session: c.window.first_session,
+            last_day: c.window.last_day,
+            decided_by: h.decided_by.clone(),
+            decided_at: h.decided_at,
+            decline_reason: h.decline_reason.clone(),
+            client_id: h.client_id,
             case: Some(IncomingCase {
                 case_id: c.case_id,
                 window: c.window.clone(),
                 plan: c.plan.clone(),
                 consent: c.consent.clone(),
             }),
-            ..Self::summary(h, directory)
         }
     }
 }
@@ -237,8 +257,8 @@ pub struct AccountView {
     pub disabled_at: Option<DateTime<Utc>>,
 }
 
-impl From<&crate::storage::AccountRecord> for AccountView {
-    fn from(a: &crate::storage::AccountRecord) -> Self {
+impl From<&crate::domain::staff::Account> for AccountView {
+    fn from(a: &crate::domain::staff::Account) -> Self {
         Self {
             name: a.name.clone(),
             role: a.role,
@@ -255,4 +275,20 @@ pub struct LoginView {
     pub token: String,
     #[serde(with = "crate::domain::time::ts")]
     pub expires_at: DateTime<Utc>,
+}
+
+/// A line of a client's audit log.
+#[derive(Serialize)]
+pub struct AuditLine {
+    #[serde(with = "crate::domain::time::ts")]
+    pub at: DateTime<Utc>,
+    pub account: String,
+    pub action: String,
+    pub client_id: Option<ClientId>,
+}
+
+impl From<crate::domain::audit::AuditEntry> for AuditLine {
+    fn from(e: crate::domain::audit::AuditEntry) -> Self {
+        Self { at: e.at, account: e.account, action: e.action, client_id: e.client_id }
+    }
 }

@@ -12,9 +12,9 @@ use rcgen::{
     SanType,
 };
 
-use super::{DEV_KID_PREFIX, DEV_ORGANISATION, OFFICE_URI_PREFIX, PkiError};
 use crate::domain::OfficeId;
 use crate::federation::directory::{DirectoryEntry, DirectoryFile};
+use crate::pki::{DEV_KID_PREFIX, DEV_ORGANISATION, OFFICE_URI_PREFIX, PkiError};
 
 /// A development office: id, name, and the loopback ports of its development config.
 pub struct DevOffice {
@@ -141,7 +141,7 @@ pub fn signing_key(office: OfficeId) -> Result<(josekit::jwk::Jwk, josekit::jwk:
 }
 
 fn office_config(office: &DevOffice) -> String {
-    let digest = crate::http::api::auth::token_digest;
+    let digest = crate::digest::token_digest;
     let (token, lead, admin) = (dev_token(office.id), dev_lead_token(office.id), dev_admin_token(office.id));
     let (token_sha256, lead_sha256, admin_sha256) = (digest(&token), digest(&lead), digest(&admin));
     format!(

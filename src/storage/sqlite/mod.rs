@@ -1,0 +1,187 @@
+//! The embedded store: SQLite in WAL mode with `synchronous = FULL` (a commit is on disk before
+//! it returns, so a receipt never outruns its data), a busy timeout, foreign keys on. A unit of
+//! work that may write begins `IMMEDIATE`, so concurrent writers queue for the write lock instead
+//! of failing halfway; one that only reads begins deferred and takes no write lock. One file per
+//! aggregate beside this one.
+
+mod accounts;
+mod audit;
+mod clients;
+mod consents;
+mod handovers;
+mod inbox;
+mod outbox;
+
+use std::str::FromStr;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use chrono::{DateTime, NaiveDate, SecondsFormat, Utc};
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous};
+use sqlx::{Row, Sqlite, Transaction};
+use uuid::Uuid;
+
+use super::{
+    Accounts, Audit, Backend, Clients, Consents, Handovers, Inbox, Outbox, Result, Storage, StorageError, UnitOfWork,
+};
+use crate::domain::OfficeId;
+use crate::domain::delivery::MessageKind;
+
+pub struct SqliteStorage {
+    pool: SqlitePool,
+}
+
+/// A unit of work on SQLite: one transaction.
+pub struct SqliteUnit {
+    tx: Transaction<'static, Sqlite>,
+}
+
+/// Timestamps as fixed-width text (RFC 3339, UTC, microseconds), so that they compare as text.
+pub(crate) fn ts(t: DateTime<Utc>) -> String {
+    t.to_rfc3339_opts(SecondsFormat::Micros, true)
+}
+
+pub(crate) fn corrupt(what: &str) -> StorageError {
+    StorageError::Corrupt(what.to_owned())
+}
+
+pub(crate) fn parse_ts(s: &str) -> Result<DateTime<Utc>> {
+    DateTime::parse_from_rfc3339(s).map(|t| t.with_timezone(&Utc)).map_err(|_| corrupt("timestamp"))
+}
+
+pub(crate) fn parse_date(s: &str) -> Result<NaiveDate> {
+    s.parse().map_err(|_| corrupt("date"))
+}
+
+pub(crate) fn parse_uuid(s: &str) -> Result<Uuid> {
+    Uuid::parse_str(s).map_err(|_| corrupt("uuid"))
+}
+
+pub(crate) fn parse_office(s: &str) -> Result<OfficeId> {
+    OfficeId::parse(s).map_err(|_| corrupt("office id"))
+}
+
+pub(crate) fn to_json<T: Serialize>(v: &T) -> String {
+    serde_json::to_string(v).expect("domain values serialise")
+}
+
+pub(crate) fn from_json<T: DeserializeOwned>(s: &str, what: &str) -> Result<T> {
+    serde_json::from_str(s).map_err(|_| corrupt(what))
+}
+
+pub(crate) fn kind_of(s: &str) -> Result<MessageKind> {
+    MessageKind::parse(s).ok_or_else(|| corrupt("message kind"))
+}
+
+/// A unique constraint that failed is a conflict with what is stored, not an internal error.
+pub(crate) fn unique_is_conflict(e: sqlx::Error) -> StorageError {
+    match &e {
+        sqlx::Error::Database(db) if db.is_unique_violation() => StorageError::Conflict,
+        _ => StorageError::Database(e),
+    }
+}
+
+/// An UPDATE guarded by the version read must have changed exactly one row.
+pub(crate) fn one_row(done: sqlx::sqlite::SqliteQueryResult) -> Result<()> {
+    if done.rows_affected() == 1 { Ok(()) } else { Err(StorageError::Conflict) }
+}
+
+impl SqliteStorage {
+    /// Opens (creating if missing) and migrates the database at a `sqlite:` URL.
+    pub async fn open(url: &str) -> Result<Self> {
+        let options = SqliteConnectOptions::from_str(url)?
+            .create_if_missing(true)
+            .journal_mode(SqliteJournalMode::Wal)
+            .synchronous(SqliteSynchronous::Full)
+            .busy_timeout(Duration::from_secs(10))
+            .foreign_keys(true);
+        if let Some(parent) = options.get_filename().parent().filter(|p| !p.as_os_str().is_empty()) {
+            std::fs::create_dir_all(parent).map_err(sqlx::Error::Io)?;
+        }
+        let pool = SqlitePoolOptions::new().max_connections(8).connect_with(options).await?;
+        sqlx::migrate!("./migrations/sqlite").run(&pool).await?;
+        let storage = Self { pool };
+        storage.backfill_search_keys().await?;
+        Ok(storage)
+    }
+
+    /// Clients stored before search keys existed get theirs (computed by the domain's rules).
+    async fn backfill_search_keys(&self) -> Result<()> {
+        let ids: Vec<String> =
+            sqlx::query_scalar("SELECT id FROM clients WHERE sort_key = ''").fetch_all(&self.pool).await?;
+        if ids.is_empty() {
+            return Ok(());
+        }
+        let mut unit = self.begin_unit("BEGIN IMMEDIATE").await?;
+        for id in ids {
+            let id = crate::domain::ClientId::from_uuid(parse_uuid(&id)?);
+            if let Some(mut record) = unit.clients().get(id).await? {
+                unit.clients().update(&mut record).await?;
+            }
+        }
+        Box::new(unit).commit().await?;
+        tracing::info!("search keys of stored clients filled in");
+        Ok(())
+    }
+
+    async fn begin_unit(&self, statement: &'static str) -> Result<SqliteUnit> {
+        Ok(SqliteUnit { tx: self.pool.begin_with(statement).await? })
+    }
+}
+
+#[async_trait]
+impl Storage for SqliteStorage {
+    async fn begin(&self) -> Result<Box<dyn UnitOfWork>> {
+        Ok(Box::new(self.begin_unit("BEGIN IMMEDIATE").await?))
+    }
+
+    async fn read(&self) -> Result<Box<dyn UnitOfWork>> {
+        Ok(Box::new(self.begin_unit("BEGIN DEFERRED").await?))
+    }
+
+    fn backend(&self) -> Backend {
+        Backend::Sqlite
+    }
+}
+
+#[async_trait]
+impl UnitOfWork for SqliteUnit {
+    fn clients(&mut self) -> &mut dyn Clients {
+        self
+    }
+
+    fn consents(&mut self) -> &mut dyn Consents {
+        self
+    }
+
+    fn handovers(&mut self) -> &mut dyn Handovers {
+        self
+    }
+
+    fn outbox(&mut self) -> &mut dyn Outbox {
+        self
+    }
+
+    fn inbox(&mut self) -> &mut dyn Inbox {
+        self
+    }
+
+    fn audit(&mut self) -> &mut dyn Audit {
+        self
+    }
+
+    fn accounts(&mut self) -> &mut dyn Accounts {
+        self
+    }
+
+    async fn commit(self: Box<Self>) -> Result<()> {
+        Ok(self.tx.commit().await?)
+    }
+}
+
+/// Reads a nullable text column.
+pub(crate) fn opt_str(row: &sqlx::sqlite::SqliteRow, column: &str) -> Option<String> {
+    row.get::<Option<String>, _>(column)
+}
