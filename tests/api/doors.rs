@@ -154,12 +154,7 @@ async fn failed_logins_are_throttled_without_locking_a_user_out_for_long() {
     let _files = f.stop().await;
 
     // The moment throttling began is in the audit log, naming the account, no password.
-    let pool = sqlx::SqlitePool::connect(&db).await.unwrap();
-    let rows: Vec<(String, String)> =
-        sqlx::query_as("SELECT account, action FROM audit_log WHERE action = 'login-throttled'")
-            .fetch_all(&pool)
-            .await
-            .unwrap();
+    let rows = audited(&db, "login-throttled").await;
     assert_eq!(rows, vec![("ida.manager".to_owned(), "login-throttled".to_owned())]);
 }
 

@@ -57,17 +57,110 @@ pub fn today() -> NaiveDate {
 /// A change to an office's config before it starts.
 type Configure = Box<dyn Fn(&mut Config)>;
 
+/// The environment variable naming a PostgreSQL server for tests (e.g.
+/// `postgres://postgres@127.0.0.1:5432/postgres`); the tests create a database of their own on
+/// it for every office and every contract test, and drop it afterwards.
+pub const POSTGRES_ENV: &str = "STAFFEL_TEST_POSTGRES";
+/// `postgres` runs the integration tests' offices on PostgreSQL (default: SQLite).
+pub const BACKEND_ENV: &str = "STAFFEL_TEST_BACKEND";
+
+/// The store the tests' offices run on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+/// The backend of this test run ([`BACKEND_ENV`]).
+pub fn backend() -> Backend {
+    match std::env::var(BACKEND_ENV).as_deref() {
+        Ok("postgres") => Backend::Postgres,
+        Ok("sqlite") | Err(_) => Backend::Sqlite,
+        Ok(other) => panic!("{BACKEND_ENV}={other}: expected sqlite or postgres"),
+    }
+}
+
+/// The PostgreSQL server of the tests. Without one, PostgreSQL tests are skipped, except in CI
+/// (`CI` set), where a missing server fails the test: there they must run.
+pub fn postgres_server() -> Option<String> {
+    match std::env::var(POSTGRES_ENV) {
+        Ok(url) if !url.is_empty() => Some(url),
+        _ if std::env::var_os("CI").is_some() => {
+            panic!("CI is set but {POSTGRES_ENV} is not: PostgreSQL tests must run")
+        }
+        _ => {
+            eprintln!("{POSTGRES_ENV} is not set: skipping a PostgreSQL test");
+            None
+        }
+    }
+}
+
+/// Databases made on the test PostgreSQL server; dropped with this.
+pub struct PgDatabases {
+    server: String,
+    names: Vec<String>,
+}
+
+impl PgDatabases {
+    pub fn new(server: &str) -> Self {
+        Self { server: server.to_owned(), names: Vec::new() }
+    }
+
+    /// A fresh, empty database; its URL.
+    pub async fn create(&mut self) -> String {
+        use sqlx::Connection as _;
+        let name = format!("staffel_test_{}", Uuid::new_v4().simple());
+        let mut admin = sqlx::PgConnection::connect(&self.server).await.expect("the test PostgreSQL server answers");
+        sqlx::query(&format!("CREATE DATABASE {name}")).execute(&mut admin).await.unwrap();
+        self.names.push(name.clone());
+        let (base, _) = self.server.rsplit_once('/').expect("a server URL ends in /<database>");
+        format!("{base}/{name}")
+    }
+}
+
+impl Drop for PgDatabases {
+    fn drop(&mut self) {
+        if self.names.is_empty() {
+            return;
+        }
+        let (server, names) = (self.server.clone(), std::mem::take(&mut self.names));
+        // Drop runs outside async code: a thread of its own with a runtime of its own.
+        let dropped = std::thread::spawn(move || {
+            tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async move {
+                use sqlx::Connection as _;
+                let mut admin = sqlx::PgConnection::connect(&server).await?;
+                for name in names {
+                    sqlx::query(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)")).execute(&mut admin).await?;
+                }
+                Ok::<_, sqlx::Error>(())
+            })
+        })
+        .join();
+        if let Ok(Err(e)) = dropped {
+            eprintln!("test databases not dropped: {e}");
+        }
+    }
+}
+
+/// What stays of stopped offices until dropped: their folder and their databases.
+pub struct Files {
+    pub work: tempfile::TempDir,
+    _databases: Option<PgDatabases>,
+}
+
 /// Offices to start: which, with what settings.
 pub struct Offices {
     ids: Vec<&'static str>,
     four_eyes: bool,
     start: DateTime<Utc>,
+    backend: Backend,
     configure: Vec<Configure>,
 }
 
-/// The development offices `ids`, to be started with [`Offices::start`].
+/// The development offices `ids`, to be started with [`Offices::start`] on the backend of this
+/// test run.
 pub fn offices(ids: &[&'static str]) -> Offices {
-    Offices { ids: ids.to_vec(), four_eyes: false, start: t0(), configure: Vec::new() }
+    Offices { ids: ids.to_vec(), four_eyes: false, start: t0(), backend: backend(), configure: Vec::new() }
 }
 
 impl Offices {
@@ -83,44 +176,59 @@ impl Offices {
         self
     }
 
-    /// Starts the offices on loopback port 0, each with its own SQLite file, all on one clock.
+    /// Starts the offices on loopback port 0, all on one clock, each with a database of its own:
+    /// a SQLite file in the returned folder, or a fresh PostgreSQL database.
     pub async fn start(self) -> Federation {
         let _ = rustls::crypto::ring::default_provider().install_default();
         let work = tempfile::tempdir().unwrap();
         let clock = Clock::starting_at(self.start);
+        let mut databases = None;
+        let mut urls = std::collections::HashMap::new();
+        if self.backend == Backend::Postgres {
+            let server =
+                std::env::var(POSTGRES_ENV).unwrap_or_else(|_| panic!("{BACKEND_ENV}=postgres needs {POSTGRES_ENV}"));
+            let mut made = PgDatabases::new(&server);
+            for id in &self.ids {
+                urls.insert(id.to_string(), made.create().await);
+            }
+            databases = Some(made);
+        }
         let four_eyes = self.four_eyes;
         let configure = self.configure;
         let offices = demo::start_dev_offices(&certs(), work.path(), &self.ids, &clock, |c| {
             c.office.four_eyes = four_eyes;
+            if let Some(url) = urls.get(c.office.id.as_str()) {
+                c.database.url = url.clone();
+            }
             for f in &configure {
                 f(c);
             }
         })
         .await
         .unwrap();
-        Federation { work, offices, clock }
+        Federation { files: Files { work, _databases: databases }, offices, clock }
     }
 }
 
-/// Running offices, their files, and their shared clock.
+/// Running offices, their files and databases, and their shared clock.
 pub struct Federation {
-    pub work: tempfile::TempDir,
+    pub files: Files,
     pub offices: Vec<DemoOffice>,
     pub clock: Clock,
 }
 
 impl Federation {
-    /// Stops the offices; their files stay until the returned folder is dropped.
-    pub async fn stop(self) -> tempfile::TempDir {
+    /// Stops the offices; their files and databases stay until the returned value is dropped.
+    pub async fn stop(self) -> Files {
         stop_all(self.offices).await;
-        self.work
+        self.files
     }
 }
 
-/// Real offices on loopback port 0, each with its own SQLite file in the returned folder.
-pub async fn spawn_offices(ids: &[&'static str]) -> (tempfile::TempDir, Vec<DemoOffice>) {
+/// Real offices on loopback port 0, each with its own database (see [`Offices::start`]).
+pub async fn spawn_offices(ids: &[&'static str]) -> (Files, Vec<DemoOffice>) {
     let f = offices(ids).start().await;
-    (f.work, f.offices)
+    (f.files, f.offices)
 }
 
 /// A TLS client config presenting the development certificate of `office`, trusting the dev CA,
@@ -407,4 +515,17 @@ pub async fn stored_incoming(db: &str) -> usize {
 pub async fn stored_inbox(db: &str, id: Uuid) -> Option<staffel::storage::InboxRecord> {
     let storage = staffel::storage::open(db).await.unwrap();
     storage.read().await.unwrap().inbox().get(id).await.unwrap()
+}
+
+/// The (account, action) of every audit entry with `action` at the office with database `db`,
+/// read straight from the database (on either backend).
+pub async fn audited(db: &str, action: &str) -> Vec<(String, String)> {
+    let sql = "SELECT account, action FROM audit_log WHERE action = $1 ORDER BY id";
+    if db.starts_with("sqlite:") {
+        let pool = sqlx::SqlitePool::connect(db).await.unwrap();
+        sqlx::query_as(&sql.replace("$1", "?")).bind(action).fetch_all(&pool).await.unwrap()
+    } else {
+        let pool = sqlx::PgPool::connect(db).await.unwrap();
+        sqlx::query_as(sql).bind(action).fetch_all(&pool).await.unwrap()
+    }
 }

@@ -13,5 +13,6 @@ mod invariants;
 mod openapi;
 mod sender;
 mod startup;
+mod storage_contract;
 mod strict_wire;
 mod window_properties;
