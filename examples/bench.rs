@@ -71,7 +71,7 @@ async fn main() {
     for _ in 0..10 {
         let t = Instant::now();
         let mut sink = Vec::new();
-        assert!(staffel::demo::run(&certs(), &staffel::clock::Clock::system(), &mut sink).await.unwrap());
+        assert!(staffel::demo::run(&certs(), &staffel::clock::Clock::system(), None, &mut sink).await.unwrap());
         demos.push(t.elapsed());
     }
     stats("demo: two offices, one whole handover", demos);

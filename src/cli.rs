@@ -39,6 +39,11 @@ enum Command {
     Demo {
         #[arg(long, default_value = "certs-dev")]
         certs: PathBuf,
+        /// Run both offices on PostgreSQL: a server URL (e.g.
+        /// postgres://postgres@127.0.0.1:5432/postgres) whose account may create databases; two
+        /// scratch databases are made there and dropped afterwards.
+        #[arg(long)]
+        postgres: Option<String>,
     },
 }
 
@@ -104,9 +109,10 @@ pub async fn run(cli: Cli) -> ExitCode {
                 }
             }
         }
-        Command::Demo { certs } => {
+        Command::Demo { certs, postgres } => {
             init_tracing("error");
-            match crate::demo::run(&certs, &crate::clock::Clock::system(), &mut std::io::stdout()).await {
+            let clock = crate::clock::Clock::system();
+            match crate::demo::run(&certs, &clock, postgres.as_deref(), &mut std::io::stdout()).await {
                 Ok(true) => ExitCode::SUCCESS,
                 Ok(false) => ExitCode::FAILURE,
                 Err(e) => {

@@ -234,12 +234,40 @@ fn s(v: &Value) -> String {
 }
 
 /// Runs the demo with the development PKI in `certs`, the offices reading the time from
-/// `clock`; returns whether both last days agree.
-pub async fn run(certs: &Path, clock: &Clock, out: &mut impl Write) -> Result<bool, DemoError> {
+/// `clock`, on temporary SQLite files, or, with `postgres` (a server URL), on scratch databases
+/// made there and dropped afterwards; returns whether both last days agree.
+pub async fn run(certs: &Path, clock: &Clock, postgres: Option<&str>, out: &mut impl Write) -> Result<bool, DemoError> {
+    let mut scratch = postgres.map(crate::storage::postgres::scratch::ScratchDatabases::new);
+    let outcome = run_on(certs, clock, scratch.as_mut(), out).await;
+    if let Some(mut made) = scratch {
+        made.drop_all().await.map_err(|e| DemoError::Step(format!("dropping the demo databases: {e}")))?;
+    }
+    outcome
+}
+
+async fn run_on(
+    certs: &Path,
+    clock: &Clock,
+    scratch: Option<&mut crate::storage::postgres::scratch::ScratchDatabases>,
+    out: &mut impl Write,
+) -> Result<bool, DemoError> {
     use reqwest::Method;
     let started = Instant::now();
     let work = tempfile::tempdir()?;
-    let offices = start_dev_offices(certs, work.path(), &["08111000", "08221000"], clock, |_| {}).await?;
+    let ids = ["08111000", "08221000"];
+    let mut urls = std::collections::HashMap::new();
+    if let Some(made) = scratch {
+        for id in ids {
+            let url = made.create("staffel_demo").await.map_err(|e| DemoError::Step(format!("PostgreSQL: {e}")))?;
+            urls.insert(id, url);
+        }
+    }
+    let offices = start_dev_offices(certs, work.path(), &ids, clock, |c| {
+        if let Some(url) = urls.get(c.office.id.as_str()) {
+            c.database.url = url.clone();
+        }
+    })
+    .await?;
     let (a, b) = (&offices[0], &offices[1]);
     let cw = Caseworker::new();
     let mut step = 0;
@@ -248,7 +276,11 @@ pub async fn run(certs: &Path, clock: &Clock, out: &mut impl Write) -> Result<bo
         writeln!(out, "[{step:>2}] {text}")
     };
     for o in [a, b] {
-        say(out, format!("{} ({}) is up: caseworker API {}, federation over mutual TLS", o.name, o.id, o.api))?;
+        let store = if o.database.starts_with("sqlite:") { "SQLite" } else { "PostgreSQL" };
+        say(
+            out,
+            format!("{} ({}) is up on {store}: caseworker API {}, federation over mutual TLS", o.name, o.id, o.api),
+        )?;
     }
 
     let first_session = clock.today() - chrono::Duration::days(500);

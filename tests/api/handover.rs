@@ -294,8 +294,25 @@ async fn the_caseworker_api_needs_a_token_and_answers_problems() {
 #[tokio::test]
 async fn the_demo_runs_and_both_offices_agree() {
     let mut out = Vec::new();
-    let same = staffel::demo::run(&certs(), &staffel::clock::Clock::starting_at(t0()), &mut out).await.unwrap();
+    let same = staffel::demo::run(&certs(), &staffel::clock::Clock::starting_at(t0()), None, &mut out).await.unwrap();
     let text = String::from_utf8(out).unwrap();
     assert!(same, "{text}");
     assert!(text.contains("both offices agree"), "{text}");
+}
+
+#[tokio::test]
+async fn the_demo_runs_on_postgresql_and_cleans_up() {
+    let Some(server) = postgres_server() else { return };
+    let mut out = Vec::new();
+    let clock = staffel::clock::Clock::starting_at(t0());
+    let same = staffel::demo::run(&certs(), &clock, Some(&server), &mut out).await.unwrap();
+    let text = String::from_utf8(out).unwrap();
+    assert!(same && text.contains("on PostgreSQL"), "{text}");
+    // Its scratch databases are gone.
+    let pool = sqlx::PgPool::connect(&server).await.unwrap();
+    let left: i64 = sqlx::query_scalar("SELECT count(*) FROM pg_database WHERE datname LIKE 'staffel_demo_%'")
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+    assert_eq!(left, 0);
 }

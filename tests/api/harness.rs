@@ -28,6 +28,7 @@ use staffel::domain::{
 use staffel::federation::Signer;
 use staffel::federation::protocol::{HandoverMessage, HandoverType, MessageKind, WireKind as _};
 use staffel::pki;
+use staffel::storage::postgres::scratch::ScratchDatabases;
 use uuid::Uuid;
 
 pub const STUTTGART: &str = "08111000";
@@ -96,44 +97,25 @@ pub fn postgres_server() -> Option<String> {
 }
 
 /// Databases made on the test PostgreSQL server; dropped with this.
-pub struct PgDatabases {
-    server: String,
-    names: Vec<String>,
-}
+pub struct PgDatabases(Option<ScratchDatabases>);
 
 impl PgDatabases {
     pub fn new(server: &str) -> Self {
-        Self { server: server.to_owned(), names: Vec::new() }
+        Self(Some(ScratchDatabases::new(server)))
     }
 
     /// A fresh, empty database; its URL.
     pub async fn create(&mut self) -> String {
-        use sqlx::Connection as _;
-        let name = format!("staffel_test_{}", Uuid::new_v4().simple());
-        let mut admin = sqlx::PgConnection::connect(&self.server).await.expect("the test PostgreSQL server answers");
-        sqlx::query(&format!("CREATE DATABASE {name}")).execute(&mut admin).await.unwrap();
-        self.names.push(name.clone());
-        let (base, _) = self.server.rsplit_once('/').expect("a server URL ends in /<database>");
-        format!("{base}/{name}")
+        self.0.as_mut().expect("not dropped").create("staffel_test").await.expect("the test PostgreSQL server answers")
     }
 }
 
 impl Drop for PgDatabases {
     fn drop(&mut self) {
-        if self.names.is_empty() {
-            return;
-        }
-        let (server, names) = (self.server.clone(), std::mem::take(&mut self.names));
+        let Some(mut made) = self.0.take().filter(|m| !m.is_empty()) else { return };
         // Drop runs outside async code: a thread of its own with a runtime of its own.
         let dropped = std::thread::spawn(move || {
-            tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async move {
-                use sqlx::Connection as _;
-                let mut admin = sqlx::PgConnection::connect(&server).await?;
-                for name in names {
-                    sqlx::query(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)")).execute(&mut admin).await?;
-                }
-                Ok::<_, sqlx::Error>(())
-            })
+            tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(made.drop_all())
         })
         .join();
         if let Ok(Err(e)) = dropped {

@@ -60,15 +60,14 @@ async fn a_certificate_or_key_of_another_office_is_refused() {
     assert!(matches!(err, ServerError::KeyNotInDirectory(_)), "{err}");
 }
 
-#[tokio::test]
-async fn the_serve_command_runs_from_a_config_file_with_environment_overrides() {
-    let work = tempfile::tempdir().unwrap();
+/// Runs `staffel serve` with the development config of Stuttgart and the database URL from the
+/// environment, until it says it serves; then stops it.
+async fn serve_until_serving(database_url: &str) {
     let bin = env!("CARGO_BIN_EXE_staffel");
-    let db = work.path().join("env.sqlite");
     let mut child = tokio::process::Command::new(bin)
         .args(["serve", "--config"])
         .arg(dev::office_paths(&certs(), STUTTGART).config)
-        .env("STAFFEL_DATABASE_URL", format!("sqlite:{}", db.display()))
+        .env("STAFFEL_DATABASE_URL", database_url)
         .env("STAFFEL_FEDERATION_LISTEN", "127.0.0.1:0")
         .env("STAFFEL_API_LISTEN", "127.0.0.1:0")
         .env("RUST_LOG", "info")
@@ -76,7 +75,6 @@ async fn the_serve_command_runs_from_a_config_file_with_environment_overrides() 
         .kill_on_drop(true)
         .spawn()
         .unwrap();
-    // Wait until it says it serves, then check the database file exists where the env said.
     let stderr = child.stderr.take().unwrap();
     let mut lines = tokio::io::AsyncBufReadExt::lines(tokio::io::BufReader::new(stderr));
     let serving = tokio::time::timeout(std::time::Duration::from_secs(20), async {
@@ -90,6 +88,31 @@ async fn the_serve_command_runs_from_a_config_file_with_environment_overrides() 
     .await
     .unwrap();
     assert!(serving);
-    assert!(db.exists(), "the database URL from the environment was not used");
     child.kill().await.unwrap();
+}
+
+#[tokio::test]
+async fn the_serve_command_runs_from_a_config_file_with_environment_overrides() {
+    let work = tempfile::tempdir().unwrap();
+    let db = work.path().join("env.sqlite");
+    serve_until_serving(&format!("sqlite:{}", db.display())).await;
+    assert!(db.exists(), "the database URL from the environment was not used");
+}
+
+#[tokio::test]
+async fn the_serve_command_runs_on_postgresql() {
+    let Some(server) = postgres_server() else { return };
+    let mut databases = PgDatabases::new(&server);
+    let url = databases.create().await;
+    serve_until_serving(&url).await;
+    // It migrated the database it was given.
+    let pool = sqlx::PgPool::connect(&url).await.unwrap();
+    let tables: i64 = sqlx::query_scalar(
+        "SELECT count(*) FROM information_schema.tables WHERE table_name IN ('clients', 'audit_log', 'outbox')",
+    )
+    .fetch_one(&pool)
+    .await
+    .unwrap();
+    assert_eq!(tables, 3);
+    pool.close().await;
 }

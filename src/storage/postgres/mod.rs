@@ -14,6 +14,7 @@ mod consents;
 mod handovers;
 mod inbox;
 mod outbox;
+pub mod scratch;
 
 use std::str::FromStr;
 use std::time::Duration;
