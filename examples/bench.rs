@@ -1,11 +1,15 @@
-//! Prints measured figures; asserts nothing. Run with `cargo run --release --example bench`.
+//! Prints measured figures; asserts nothing. `cargo run --release --example bench [what] [N]`,
+//! `what` one of `receiver`, `lists`, `all` (default). The offices run on SQLite, or on
+//! PostgreSQL with `STAFFEL_TEST_BACKEND=postgres` and `STAFFEL_TEST_POSTGRES=<server URL>`.
 //!
-//! - the receiver's time per handover: sequential POSTs of valid, distinct, signed handovers from
-//!   Stuttgart to a real Heidelberg server over one mutual-TLS connection, each answered only
-//!   after the message is checked and committed (SQLite, synchronous=FULL) and the receipt is
-//!   signed; measured as the client's round trip on loopback;
-//! - the crypto floor: ES256 sign and verify alone;
-//! - the wall time of the whole demo (two offices, one handover end to end).
+//! - receiver: the receiving office's time per handover: sequential POSTs of valid, distinct,
+//!   signed handovers from Stuttgart to a real Heidelberg server over one mutual-TLS connection,
+//!   each answered only after the message is checked and committed (SQLite: synchronous=FULL)
+//!   and the receipt is signed; measured as the client's round trip on loopback. Then the
+//!   crypto floor (ES256 sign and verify alone) and the wall time of the whole demo.
+//! - lists: a year's volume (N incoming handovers, N/2 clients, default N = 50,000) stored in a
+//!   real office, then the caseworker API's lists timed over HTTP: the first page, pages deep in
+//!   the list (by cursor), a name search; with the size of an answer and the process's memory.
 
 use std::time::{Duration, Instant};
 
@@ -13,13 +17,19 @@ use std::time::{Duration, Instant};
 mod harness;
 
 use harness::*;
+use reqwest::Method;
+use staffel::domain::case::ClientRecord;
+use staffel::domain::delivery::{IncomingHandover, MessageKind};
+use staffel::domain::eligibility::{Benefits, Eligibility, TargetGroup};
+use staffel::domain::{ClientIdentity, PersonName};
+use staffel::storage::InboxRecord;
 
 fn stats(name: &str, mut samples: Vec<Duration>) {
     samples.sort();
     let pick = |q: f64| samples[((samples.len() - 1) as f64 * q).round() as usize];
     let ms = |d: Duration| d.as_secs_f64() * 1000.0;
     println!(
-        "{name:<44} n={:<5} median {:>8.3} ms   p90 {:>8.3} ms   min {:>8.3} ms   max {:>8.3} ms",
+        "{name:<52} n={:<5} median {:>8.3} ms   p90 {:>8.3} ms   min {:>8.3} ms   max {:>8.3} ms",
         samples.len(),
         ms(pick(0.5)),
         ms(pick(0.9)),
@@ -28,13 +38,31 @@ fn stats(name: &str, mut samples: Vec<Duration>) {
     );
 }
 
+fn backend_name() -> &'static str {
+    match backend() {
+        Backend::Sqlite => "SQLite",
+        Backend::Postgres => "PostgreSQL",
+    }
+}
+
 #[tokio::main]
 async fn main() {
-    let n: usize = std::env::args().nth(1).and_then(|a| a.parse().ok()).unwrap_or(500);
-    let (_work, offices) = spawn_offices(&[HEIDELBERG]).await;
+    let what = std::env::args().nth(1).unwrap_or_else(|| "all".into());
+    let n: Option<usize> = std::env::args().nth(2).and_then(|a| a.parse().ok());
+    println!("backend: {}", backend_name());
+    if what == "receiver" || what == "all" {
+        receiver(n.unwrap_or(500)).await;
+    }
+    if what == "lists" || what == "all" {
+        lists(n.unwrap_or(50_000)).await;
+    }
+}
+
+async fn receiver(n: usize) {
+    let f = offices(&[HEIDELBERG]).start().await;
     let client = mtls_client(STUTTGART);
     let signer = signer(STUTTGART);
-    let url = handovers_url(&offices[0]);
+    let url = handovers_url(&f.offices[0]);
 
     // Warm up the connection and the schema.
     let warm = sign_value(&signer, &serde_json::to_value(handover(STUTTGART, HEIDELBERG)).unwrap());
@@ -50,7 +78,7 @@ async fn main() {
         assert_eq!(answer.status, 202, "{answer:?}");
     }
     stats("receiver: handover checked, stored, receipted", round_trips);
-    stop_all(offices).await;
+    f.stop().await;
 
     let payload = serde_json::to_vec(&handover(STUTTGART, HEIDELBERG)).unwrap();
     let directory = staffel::federation::Directory::load(&staffel::dev_pki::directory_path(&certs())).unwrap();
@@ -67,12 +95,158 @@ async fn main() {
     stats("ES256 sign (payload only)", signs);
     stats("ES256 verify (payload only)", verifies);
 
-    let mut demos = Vec::new();
-    for _ in 0..10 {
-        let t = Instant::now();
-        let mut sink = Vec::new();
-        assert!(staffel::demo::run(&certs(), &staffel::clock::Clock::system(), None, &mut sink).await.unwrap());
-        demos.push(t.elapsed());
+    if backend() == Backend::Sqlite {
+        let mut demos = Vec::new();
+        for _ in 0..10 {
+            let t = Instant::now();
+            let mut sink = Vec::new();
+            assert!(staffel::demo::run(&certs(), &staffel::clock::Clock::system(), None, &mut sink).await.unwrap());
+            demos.push(t.elapsed());
+        }
+        stats("demo: two offices, one whole handover", demos);
     }
-    stats("demo: two offices, one whole handover", demos);
+}
+
+const GIVEN: [&str; 25] = [
+    "Testa", "Tero", "Anna", "Bert", "Cora", "Dario", "Emine", "Farid", "Greta", "Hamid", "Ilka", "Jonas", "Kira",
+    "Lado", "Mira", "Nabil", "Olena", "Petro", "Rania", "Sami", "Tamar", "Uwe", "Vera", "Yusuf", "Zora",
+];
+const FAMILY: [&str; 20] = [
+    "Beispiel",
+    "Muster",
+    "Müller",
+    "Schäfer",
+    "Probe",
+    "Testmann",
+    "Kuster",
+    "Dvořák",
+    "Кириленко",
+    "حداد",
+    "Weiß",
+    "Vorlage",
+    "Entwurf",
+    "Skizze",
+    "Modell",
+    "Schablone",
+    "Attrappe",
+    "Platzhalter",
+    "Fiktiv",
+    "Erdacht",
+];
+
+fn invented(i: usize) -> ClientIdentity {
+    ClientIdentity {
+        given_name: PersonName::parse(GIVEN[i % GIVEN.len()], "g").unwrap(),
+        family_name: PersonName::parse(&format!("{}{}", FAMILY[(i / GIVEN.len()) % FAMILY.len()], i / 500), "f")
+            .unwrap(),
+        date_of_birth: "1980-01-01".parse().unwrap(),
+    }
+}
+
+/// Memory the process holds (this process runs the office), from /proc.
+fn resident_mib() -> f64 {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| s.lines().find(|l| l.starts_with("VmRSS:")).map(str::to_owned))
+        .and_then(|l| l.split_whitespace().nth(1).and_then(|kb| kb.parse::<f64>().ok()))
+        .map_or(0.0, |kb| kb / 1024.0)
+}
+
+async fn lists(n: usize) {
+    let f = offices(&[HEIDELBERG]).start().await;
+    let office = &f.offices[0];
+    let storage = staffel::storage::open(&office.database).await.unwrap();
+    let started = Instant::now();
+    let eligibility = Eligibility::new(TargetGroup::DisplacedFromUkraine, Benefits::SgbIi, None).unwrap();
+    for batch in 0..(n / 2).div_ceil(1000) {
+        let mut tx = storage.begin().await.unwrap();
+        for i in batch * 1000..((batch + 1) * 1000).min(n / 2) {
+            let first = today() - chrono::Duration::days((i % 900) as i64);
+            let record = ClientRecord::open(invented(i), first, eligibility.clone(), today(), t0()).unwrap();
+            tx.clients().insert(&record).await.unwrap();
+        }
+        tx.commit().await.unwrap();
+    }
+    for batch in 0..n.div_ceil(1000) {
+        let mut tx = storage.begin().await.unwrap();
+        for i in batch * 1000..((batch + 1) * 1000).min(n) {
+            let received = handover(STUTTGART, HEIDELBERG).received();
+            let at = t0() + chrono::Duration::seconds(i as i64);
+            let inbox = InboxRecord {
+                message_id: received.message_id,
+                kind: MessageKind::Handover,
+                sender: received.sender,
+                sha256: "00".repeat(32),
+                jws: "a.b.c".into(),
+                receipt: "r.e.c".into(),
+                received_at: at,
+            };
+            tx.inbox().offer(&inbox).await.unwrap();
+            tx.handovers().insert_incoming(&IncomingHandover::received(received, at)).await.unwrap();
+        }
+        tx.commit().await.unwrap();
+    }
+    println!("stored {} clients and {n} incoming handovers in {:.1} s", n / 2, started.elapsed().as_secs_f64());
+
+    let http = reqwest::Client::builder().no_proxy().build().unwrap();
+    let get = |path: String| {
+        let request = http.request(Method::GET, format!("{}{path}", office.api)).bearer_auth(&office.token);
+        async move {
+            let t = Instant::now();
+            let response = request.send().await.unwrap();
+            assert_eq!(response.status(), 200, "{path}");
+            let body = response.bytes().await.unwrap();
+            (t.elapsed(), body)
+        }
+    };
+    let mut firsts = Vec::new();
+    let mut size = 0;
+    for _ in 0..50 {
+        let (d, body) = get("/api/v1/incoming-handovers".into()).await;
+        size = body.len();
+        firsts.push(d);
+    }
+    stats(&format!("GET incoming-handovers, first page of 50 ({size} bytes)"), firsts);
+    // Deep in the list: walk 200 pages of 200 by cursor, timing each.
+    let (mut walk, mut after) = (Vec::new(), None::<String>);
+    for _ in 0..200 {
+        let path = match &after {
+            Some(c) => format!("/api/v1/incoming-handovers?limit=200&after={c}"),
+            None => "/api/v1/incoming-handovers?limit=200".into(),
+        };
+        let (d, body) = get(path).await;
+        walk.push(d);
+        let v: serde_json::Value = serde_json::from_slice(&body).unwrap();
+        after = v["next"].as_str().map(str::to_owned);
+        if after.is_none() {
+            break;
+        }
+    }
+    stats("GET incoming-handovers, pages of 200 walked by cursor", walk);
+    let (mut walk, mut after) = (Vec::new(), None::<String>);
+    loop {
+        let path = match &after {
+            Some(c) => format!("/api/v1/clients?limit=50&after={c}"),
+            None => "/api/v1/clients?limit=50".into(),
+        };
+        let (d, body) = get(path).await;
+        walk.push(d);
+        let v: serde_json::Value = serde_json::from_slice(&body).unwrap();
+        after = v["next"].as_str().map(str::to_owned);
+        if after.is_none() {
+            break;
+        }
+    }
+    let pages = walk.len();
+    stats(&format!("GET clients, all {pages} pages of 50 walked by cursor"), walk.clone());
+    stats("GET clients, the last 10 pages of that walk", walk[pages.saturating_sub(10)..].to_vec());
+    for search in ["beisp", "mull", "кири", "olena weiß"] {
+        let mut samples = Vec::new();
+        for _ in 0..30 {
+            samples.push(get(format!("/api/v1/clients?search={search}")).await.0);
+        }
+        stats(&format!("GET clients?search={search}"), samples);
+    }
+    println!("resident memory of the process (office and bench): {:.0} MiB", resident_mib());
+    f.stop().await;
 }
