@@ -4,7 +4,8 @@
 //!
 //! Layers, inside out:
 //! - [`domain`]: the rules (window, plan, consent, handover), pure, no I/O;
-//! - [`storage`]: every SQL statement, behind the [`storage::Storage`] trait;
+//! - [`storage`]: every SQL statement, behind [`storage::Storage`] and its units of work (SQLite,
+//!   PostgreSQL);
 //! - [`federation`]: protocol v1, JWS, mutual TLS, the directory, the outbound client;
 //! - [`service`]: the use cases of an office, and the delivery worker;
 //! - [`http`]: the federation listener and the caseworker API;

@@ -74,6 +74,7 @@ problem_types! {
     FourEyes => ("four-eyes-required", 403, "A second person, a team lead, must approve this"),
     LoginFailed => ("login-failed", 401, "Account or password is wrong, or the account is disabled"),
     ValidationFailed => ("validation-failed", 422, "The request is not valid"),
+    CursorUnknown => ("cursor-unknown", 400, "The cursor was not handed out by this list"),
     UnsupportedMediaType => ("unsupported-media-type", 415, "The request body must be application/json"),
     LoginThrottled => ("login-throttled", 429, "Too many failed logins; try again later"),
     HeadersTooLarge => ("headers-too-large", 431, "The request header fields are too large"),

@@ -100,6 +100,18 @@ async fn sessions_exit_and_re_entry_never_move_the_last_day() {
     assert_eq!(exited["window"]["last_day"], last_day);
     let refused = cw.call(a, Method::POST, &sessions, Some(json!({"date": today(), "note": "x"}))).await.unwrap();
     assert_eq!(problem(&refused), (409, &*format!("{P}client-not-active")));
+    // Nor goals, extensions or a change of eligibility while the client is out.
+    for (path, body) in [
+        ("goals", json!({"area": "work", "description": "x", "responsible": {"kind": "client"}})),
+        ("extensions", json!({"months": 2, "reasons": ["illiteracy"], "justification": "x"})),
+    ] {
+        let refused = cw.call(a, Method::POST, &format!("/api/v1/clients/{id}/{path}"), Some(body)).await.unwrap();
+        assert_eq!(problem(&refused), (409, &*format!("{P}client-not-active")), "{path}");
+    }
+    let eligibility = json!({"target_group": "displaced-from-ukraine", "benefits": "sgb-ii"});
+    let refused =
+        cw.call(a, Method::PUT, &format!("/api/v1/clients/{id}/eligibility"), Some(eligibility)).await.unwrap();
+    assert_eq!(problem(&refused), (409, &*format!("{P}client-not-active")));
 
     let back = cw
         .expect(a, Method::POST, &format!("/api/v1/clients/{id}/re-entry"), Some(json!({"on": today()})), 200)
@@ -249,10 +261,12 @@ async fn lists_search_pages_and_the_work_list_of_ending_windows() {
     let all = cw.expect(a, Method::GET, "/api/v1/clients", None, 200).await.unwrap();
     // In the order of the folded names (ü as u, as in a German dictionary).
     assert_eq!(names(&all), ["Beispiel", "Beispielsen", "Müller-Lüdenscheidt", "Muster_frau"]);
-    for bad in ["limit=0", "limit=201", "after=nonsense"] {
+    for bad in ["limit=0", "limit=201"] {
         let refused = cw.call(a, Method::GET, &format!("/api/v1/clients?{bad}"), None).await.unwrap();
         assert_eq!(problem(&refused), (422, &*format!("{P}validation-failed")), "{bad}");
     }
+    let refused = cw.call(a, Method::GET, "/api/v1/clients?after=nonsense", None).await.unwrap();
+    assert_eq!(problem(&refused), (400, &*format!("{P}cursor-unknown")));
 
     let ending = cw.expect(a, Method::GET, "/api/v1/worklist/windows-ending?days=60", None, 200).await.unwrap();
     assert_eq!(ending["items"].as_array().unwrap().len(), 1, "{ending}");

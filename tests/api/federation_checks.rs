@@ -67,6 +67,9 @@ async fn a_valid_handover_gets_a_signed_receipt_for_the_exact_bytes() {
     assert_eq!(stored.jws, jws);
     assert_eq!(stored.receipt, answer.body);
     assert_eq!(stored_incoming(&db).await, 1);
+    // Receiving is audited once, as the sending office's doing; the replay added nothing.
+    let received = audited(&db, "write:handover-received").await;
+    assert_eq!(received, [("office:08111000".to_owned(), "write:handover-received".to_owned())]);
 }
 
 #[tokio::test]

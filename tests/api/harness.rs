@@ -152,6 +152,12 @@ impl Offices {
         self
     }
 
+    /// The offices' clock starts at `start` instead of [`T0`].
+    pub fn clock_at(mut self, start: DateTime<Utc>) -> Self {
+        self.start = start;
+        self
+    }
+
     /// Any other change to each office's config.
     pub fn configure(mut self, f: impl Fn(&mut Config) + 'static) -> Self {
         self.configure.push(Box::new(f));

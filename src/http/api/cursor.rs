@@ -1,24 +1,23 @@
 //! Paging cursors: where a list goes on, handed to the client as an opaque string (`next`) and
 //! taken back as the `after` query parameter. The string is base64url (no padding) of a small
 //! JSON object; clients must not build or read them. A cursor that does not decode is a
-//! `validation-failed` problem naming `/after`.
+//! `cursor-unknown` problem.
 
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
-use super::extract::invalid;
-use crate::http::problem::Problem;
+use crate::http::problem::{Problem, ProblemType};
 
 /// The opaque form of a cursor.
 pub fn encode<T: Serialize>(cursor: &T) -> String {
     URL_SAFE_NO_PAD.encode(serde_json::to_vec(cursor).expect("cursors serialise"))
 }
 
-/// A cursor from its opaque form, or a problem naming `/after`.
+/// A cursor from its opaque form, or a `cursor-unknown` problem.
 pub fn decode<T: DeserializeOwned>(s: &str) -> Result<T, Problem> {
-    let bad = || invalid("/after".into(), "not a cursor this list handed out".into());
+    let bad = || Problem::new(ProblemType::CursorUnknown).detail("pass `after` the `next` of a page of this list");
     let bytes = URL_SAFE_NO_PAD.decode(s).map_err(|_| bad())?;
     let value = crate::ijson::parse(&bytes).map_err(|_| bad())?;
     serde_json::from_value(value).map_err(|_| bad())
