@@ -34,6 +34,18 @@ enum Command {
         #[arg(long, default_value = "certs-dev")]
         out: PathBuf,
     },
+    /// The consent ledger: recompute the chain (and compare it with the heads other offices
+    /// hold). Exits 0 only if it verifies; names the first entry that does not.
+    Ledger {
+        #[command(subcommand)]
+        command: LedgerCommand,
+    },
+    /// Erase the personal data of every client whose case ended here longer ago than
+    /// `privacy.retention_days`; the ledger keeps an `erased` entry for each. Run it daily.
+    EraseExpired {
+        #[arg(long)]
+        config: PathBuf,
+    },
     /// Two offices on loopback perform one whole handover; exits 0 only if both end with the
     /// same last day.
     Demo {
@@ -45,6 +57,62 @@ enum Command {
         #[arg(long)]
         postgres: Option<String>,
     },
+}
+
+#[derive(Subcommand)]
+enum LedgerCommand {
+    /// Recompute every entry's hash and link.
+    Verify {
+        #[arg(long)]
+        config: PathBuf,
+        /// Also ask every other office in the directory which heads of this ledger it holds.
+        #[arg(long)]
+        peers: bool,
+    },
+}
+
+/// The office of a config, for a command that does not serve.
+async fn office_of(config: &std::path::Path) -> Result<std::sync::Arc<crate::service::Office>, String> {
+    let config = Config::load(config).map_err(|e| e.to_string())?;
+    let (office, _) = Server::office_from_config(&config, crate::clock::Clock::system(), config.api.listen)
+        .await
+        .map_err(|e| e.to_string())?;
+    Ok(office)
+}
+
+/// `staffel ledger verify`: prints progress and the result; true if everything matched.
+async fn verify_ledger(config: &std::path::Path, peers: bool) -> Result<bool, String> {
+    let office = office_of(config).await?;
+    println!("Verifying the consent ledger of office {} ...", office.id());
+    let report = office.verify_ledger(&|n| println!("  {n} entries verified")).await.map_err(|e| e.to_string())?;
+    let mut ok = true;
+    match &report.first_mismatch {
+        None => println!("Chain intact: {} entries, head {} {}.", report.verified, report.head.seq, report.head.hash),
+        Some(m) => {
+            ok = false;
+            println!("MISMATCH at entry {}: {}", m.seq, m.problem);
+            println!("Entries 1 to {} verify.", report.verified);
+        }
+    }
+    if peers {
+        for r in office.verify_against_peers().await.map_err(|e| e.to_string())? {
+            match (&r.error, &r.mismatch) {
+                (Some(e), _) => {
+                    ok = false;
+                    println!("  office {}: not asked: {e}", r.office);
+                }
+                (None, Some(m)) => {
+                    ok = false;
+                    println!(
+                        "  office {}: holds {} heads; MISMATCH at entry {}: {}",
+                        r.office, r.heads, m.seq, m.problem
+                    );
+                }
+                (None, None) => println!("  office {}: holds {} heads; all match", r.office, r.heads),
+            }
+        }
+    }
+    Ok(ok)
 }
 
 fn init_tracing(default: &str) {
@@ -103,6 +171,38 @@ pub async fn run(cli: Cli) -> ExitCode {
                     );
                     ExitCode::SUCCESS
                 }
+                Err(e) => {
+                    eprintln!("staffel: {e}");
+                    ExitCode::FAILURE
+                }
+            }
+        }
+        Command::Ledger { command: LedgerCommand::Verify { config, peers } } => {
+            init_tracing("warn");
+            match verify_ledger(&config, peers).await {
+                Ok(true) => ExitCode::SUCCESS,
+                Ok(false) => ExitCode::FAILURE,
+                Err(e) => {
+                    eprintln!("staffel: {e}");
+                    ExitCode::FAILURE
+                }
+            }
+        }
+        Command::EraseExpired { config } => {
+            init_tracing("warn");
+            let result = async {
+                let office = office_of(&config).await?;
+                println!("Erasing personal data whose retention period has passed ...");
+                let n = office
+                    .erase_expired(&|id| println!("  erased client record {id}"))
+                    .await
+                    .map_err(|e| e.to_string())?;
+                println!("Done: {n} client record(s) erased.");
+                Ok::<_, String>(())
+            }
+            .await;
+            match result {
+                Ok(()) => ExitCode::SUCCESS,
                 Err(e) => {
                     eprintln!("staffel: {e}");
                     ExitCode::FAILURE

@@ -43,6 +43,28 @@ pub struct Config {
     pub delivery: DeliveryConfig,
     #[serde(default)]
     pub limits: LimitsConfig,
+    #[serde(default)]
+    pub privacy: PrivacyConfig,
+}
+
+/// The client's consent pages and how long personal data is kept.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct PrivacyConfig {
+    /// The address of the withdrawal page as printed on a client's receipt (where the client
+    /// can reach it). Default: `http://<api.listen>/consent/withdraw`.
+    pub withdraw_url: Option<String>,
+    /// How long a consent link is valid, in minutes.
+    pub consent_link_minutes: u32,
+    /// How many days after a case ended here (the client moved on, or left counselling) the
+    /// client's personal data is erased by `staffel erase-expired`.
+    pub retention_days: u32,
+}
+
+impl Default for PrivacyConfig {
+    fn default() -> Self {
+        Self { withdraw_url: None, consent_link_minutes: 30, retention_days: 1095 }
+    }
 }
 
 /// Bounds on the connections of each listener (federation and caseworker API alike).

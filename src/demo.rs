@@ -202,6 +202,29 @@ impl Caseworker {
         Ok(value)
     }
 
+    /// A client page (no account): GET, or POST of a form; returns (status, HTML).
+    pub async fn page(
+        &self,
+        office: &DemoOffice,
+        path: &str,
+        form: Option<&[(&str, &str)]>,
+    ) -> Result<(u16, String), DemoError> {
+        let url = format!("{}{path}", office.api);
+        let request = match form {
+            None => self.http.get(url),
+            Some(fields) => {
+                let body = form_urlencoded::Serializer::new(String::new()).extend_pairs(fields).finish();
+                self.http
+                    .post(url)
+                    .header(reqwest::header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+                    .body(body)
+            }
+        };
+        let response = request.send().await?;
+        let status = response.status().as_u16();
+        Ok((status, response.text().await?))
+    }
+
     /// Polls `path` until `field` equals `want` (at most `timeout`).
     pub async fn wait_for(
         &self,
@@ -353,20 +376,37 @@ async fn run_on(
     let last_day_a = extended["window"]["last_day"].clone();
     say(out, format!("{}: window extended by 6 months (illiteracy), last day now {}", a.name, s(&last_day_a)))?;
 
-    let consent = cw
+    let categories = ["identity", "window", "plan:language", "plan:work"];
+    let link = cw
         .expect(
             a,
             Method::POST,
-            &format!("/api/v1/clients/{client_id}/consents"),
-            Some(json!({
-                "recipient": b.id, "categories": ["identity", "window", "plan:language", "plan:work"],
-            })),
+            &format!("/api/v1/clients/{client_id}/consent-pages"),
+            Some(json!({ "recipient": b.id, "categories": categories, "language": "de" })),
             201,
         )
         .await?;
+    say(out, format!("{}: consent page opened for the client, in German, for {} (one-time link)", a.name, b.name))?;
+    let url = s(&link["url"]);
+    let (status, page) = cw.page(a, &url, None).await?;
+    if status != 200 || !page.contains("Einwilligung") {
+        return Err(DemoError::Step(format!("GET the consent page at {}: HTTP {status}", a.name)));
+    }
+    let (status, receipt) = cw.page(a, &url, Some(&[("agree", "yes")])).await?;
+    if status != 200 || !receipt.contains("Widerrufscode") {
+        return Err(DemoError::Step(format!("POST the consent page at {}: HTTP {status}", a.name)));
+    }
+    let consents = cw.expect(a, Method::GET, &format!("/api/v1/clients/{client_id}/consents"), None, 200).await?;
+    let consent = consents["items"][0].clone();
     say(
         out,
-        format!("{}: consent recorded for {}: identity, window, plan:language, plan:work (not health)", a.name, b.name),
+        format!(
+            "{}: the client consented on the page (text {} v{}, SHA-256 {}…) and got a receipt with a withdrawal code",
+            a.name,
+            s(&consent["text"]["id"]),
+            s(&consent["text"]["version"]),
+            &s(&consent["text"]["sha256"])[..12.min(s(&consent["text"]["sha256"]).len())],
+        ),
     )?;
 
     let draft = cw
@@ -436,6 +476,20 @@ async fn run_on(
             s(&moved["status"]["to"])
         ),
     )?;
+
+    for office in [a, b] {
+        let lead = office.as_user(&dev::dev_lead_token(&office.id));
+        let verified = cw.expect(&lead, Method::GET, "/api/v1/ledger/verify", None, 200).await?;
+        say(
+            out,
+            format!(
+                "{}: consent ledger verified: {} entries, chain {}",
+                office.name,
+                verified["verified"],
+                if verified["ok"] == true { "intact" } else { "BROKEN" }
+            ),
+        )?;
+    }
 
     let last_day_b = accepted["window"]["last_day"].clone();
     let same = last_day_a == last_day_b && moved["window"]["last_day"] == last_day_a;

@@ -8,12 +8,15 @@
 //!   PostgreSQL);
 //! - [`federation`]: protocol v1, JWS, mutual TLS, the directory, the outbound client;
 //! - [`service`]: the use cases of an office, and the delivery worker;
-//! - [`http`]: the federation listener and the caseworker API;
+//! - [`notice`], [`consent_text`]: the printable texts a client reads, one file per language;
+//! - [`http`]: the federation listener, the caseworker API and the client's consent pages;
 //! - [`server`], [`config`], [`cli`], [`demo`]: running it.
 
+pub mod canonical;
 pub mod cli;
 pub mod clock;
 pub mod config;
+pub mod consent_text;
 pub mod demo;
 pub mod dev_pki;
 pub mod digest;

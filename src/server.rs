@@ -82,7 +82,14 @@ pub struct Server {
 impl Server {
     /// Loads and checks everything the office needs; nothing is served yet. The office reads the
     /// time from `clock` ([`Clock::system`] in production).
-    pub async fn build(config: &Config, listeners: Listeners, clock: Clock) -> Result<Self, ServerError> {
+    /// The office a config describes, with every startup check (keys, certificates, the
+    /// directory, development material), and the federation listener's TLS config. The API is
+    /// served at `api_addr` (the default address of the withdrawal page).
+    pub async fn office_from_config(
+        config: &Config,
+        clock: Clock,
+        api_addr: SocketAddr,
+    ) -> Result<(Arc<Office>, Arc<rustls::ServerConfig>), ServerError> {
         let f = &config.federation;
         let max_ttl = u64::try_from(crate::service::inbound::MAX_LIFETIME.num_seconds()).unwrap_or(u64::MAX);
         if !(60..=max_ttl).contains(&f.message_ttl_secs) {
@@ -150,10 +157,23 @@ impl Server {
             max_backoff: Duration::from_secs(config.delivery.max_backoff_secs),
             poll_interval: config.delivery.poll_interval(),
             four_eyes: config.office.four_eyes,
+            consent_link_validity: chrono::Duration::minutes(i64::from(config.privacy.consent_link_minutes)),
+            withdraw_url: config
+                .privacy
+                .withdraw_url
+                .clone()
+                .unwrap_or_else(|| format!("http://{api_addr}/consent/withdraw")),
+            retention: chrono::Duration::days(i64::from(config.privacy.retention_days)),
         };
         crate::federation::schema::warm_up();
         let office =
             Arc::new(Office::new(config.office.name.clone(), storage, signer, directory, client, settings, clock));
+        Ok((office, server_tls))
+    }
+
+    pub async fn build(config: &Config, listeners: Listeners, clock: Clock) -> Result<Self, ServerError> {
+        let l = &config.limits;
+        let (office, server_tls) = Self::office_from_config(config, clock, listeners.api.local_addr()?).await?;
         let accounts = Arc::new(Accounts::new(
             config.api.managers.iter().map(|m| (m.token_sha256.clone(), m.account.clone(), m.role)),
         ));
@@ -176,7 +196,7 @@ impl Server {
             tls: server_tls,
             listeners,
             accounts,
-            max_body_bytes: f.max_body_bytes,
+            max_body_bytes: config.federation.max_body_bytes,
             federation_limits: limits,
             api_limits,
             trusted_proxies: config.api.trusted_proxies.clone(),

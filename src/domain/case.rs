@@ -15,8 +15,8 @@ use super::plan::{Author, GoalDraft, GoalPatch, ReviewNote};
 use super::staff::{self, Role};
 use super::window::ExtensionRequest;
 use super::{
-    CaseId, ClientId, ClientIdentity, CounsellingWindow, DomainError, ExtensionGrounds, Goal, GoalId, IntegrationPlan,
-    OfficeId, Text,
+    CaseId, ClientId, ClientIdentity, ConsentGrant, ConsentId, CounsellingWindow, DomainError, ExtensionGrounds, Goal,
+    GoalId, IntegrationPlan, OfficeId, Text,
 };
 
 /// Whether the case is active at this office.
@@ -30,6 +30,19 @@ pub enum ClientStatus {
         #[serde(with = "crate::domain::time::ts")]
         at: DateTime<Utc>,
     },
+}
+
+/// Processing of a record restricted (GDPR Art. 18): the consent it was taken over on was
+/// withdrawn. Kept and readable, not changed or handed on, until the client consents at this
+/// office (or asks for erasure).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Restriction {
+    pub consent_id: ConsentId,
+    /// The office the record came from, whose consent was withdrawn.
+    pub from: OfficeId,
+    #[serde(with = "crate::domain::time::ts")]
+    pub since: DateTime<Utc>,
 }
 
 /// A client at this office: identity, window, plan.
@@ -50,6 +63,8 @@ pub struct ClientRecord {
     pub status: ClientStatus,
     /// The office this record was received from, if it arrived by handover.
     pub received_from: Option<OfficeId>,
+    /// Set while processing is restricted (the basis it was taken over on was withdrawn).
+    pub restricted: Option<Restriction>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
     /// Optimistic concurrency: the version this copy was read at (0 for a new record).
@@ -94,6 +109,7 @@ impl ClientRecord {
             pending_extensions: Vec::new(),
             status: ClientStatus::Active,
             received_from: None,
+            restricted: None,
             created_at: now,
             updated_at: now,
             version: 0,
@@ -146,12 +162,56 @@ impl ClientRecord {
         Ok(())
     }
 
-    /// The record is this office's to change: the client has not moved to another office.
+    /// The record is this office's to change: the client has not moved to another office, and
+    /// processing is not restricted.
     pub fn ensure_active(&self) -> Result<(), DomainError> {
         match self.status {
-            ClientStatus::Active => Ok(()),
             ClientStatus::MovedOut { .. } => Err(DomainError::ClientMovedOut),
+            ClientStatus::Active if self.restricted.is_some() => Err(DomainError::ClientRestricted),
+            ClientStatus::Active => Ok(()),
         }
+    }
+
+    /// The day the case ended at this office, if it has: the day the client moved on, the day of
+    /// the exit that still stands, or else the window's last day once it has passed.
+    pub fn ended_on(&self, today: NaiveDate) -> Option<NaiveDate> {
+        if let ClientStatus::MovedOut { at, .. } = self.status {
+            return Some(super::time::german_date(at));
+        }
+        if !self.participation.is_active() {
+            return self.participation.events().last().map(|e| e.on());
+        }
+        let last = self.window.last_day();
+        (last < today).then_some(last)
+    }
+
+    /// Whether the retention period after the case ended here has passed: its personal data is
+    /// then erased.
+    pub fn retention_passed(&self, today: NaiveDate, retention_days: i64) -> bool {
+        self.ended_on(today).is_some_and(|end| end + chrono::Duration::days(retention_days) < today)
+    }
+
+    /// The consent this record was taken over on was withdrawn: processing is restricted from
+    /// now on (GDPR Art. 18). Restricting twice changes nothing; a record that has moved on is
+    /// not this office's to restrict.
+    pub fn restrict(&mut self, consent_id: ConsentId, from: OfficeId, now: DateTime<Utc>) -> bool {
+        if self.restricted.is_some() || self.status != ClientStatus::Active {
+            return false;
+        }
+        self.restricted = Some(Restriction { consent_id, from, since: now });
+        self.updated_at = now;
+        true
+    }
+
+    /// The client consented to continuing counselling at this office (`here`): a restriction
+    /// ends. Returns whether one did.
+    pub fn lift_restriction(&mut self, consent: &ConsentGrant, here: OfficeId, now: DateTime<Utc>) -> bool {
+        if consent.client != self.id || consent.recipient != here || !consent.is_active() || self.restricted.is_none() {
+            return false;
+        }
+        self.restricted = None;
+        self.updated_at = now;
+        true
     }
 
     /// The case is open for counselling: active here, the client takes part (no exit without

@@ -4,7 +4,7 @@
 use std::collections::BTreeSet;
 use std::fmt;
 
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 use super::client::uuid_id;
@@ -108,8 +108,54 @@ impl LegalBasis {
     }
 }
 
-/// A client's consent to sending named categories of their data to one receiving office,
-/// recorded by the integration manager who witnessed it.
+/// The text a client was shown when consenting: which text, which version, which language, and
+/// the SHA-256 (lowercase hex) of the exact text shown (`consents/<language>.toml`, rendered for
+/// this client, office and recipient).
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ConsentText {
+    pub id: String,
+    pub version: String,
+    pub language: String,
+    pub sha256: String,
+}
+
+/// How the client gave the consent.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "kebab-case", deny_unknown_fields)]
+pub enum ConsentMethod {
+    /// On the consent page on the office's screen, confirmed by the client themself.
+    OnScreen,
+    /// On a printed form with the same text, signed by the client on `signed_on` and recorded
+    /// by an integration manager (on that day or later).
+    PaperForm {
+        #[serde(with = "crate::domain::time::date")]
+        signed_on: NaiveDate,
+    },
+}
+
+/// Why a consent no longer holds.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "kebab-case")]
+pub enum ConsentEnd {
+    /// Withdrawn by the client (GDPR Art. 7(3)), with effect for the future.
+    Withdrawn(super::ledger::WithdrawnVia),
+    /// Revoked by the office: it was recorded in error.
+    Revoked { by: String },
+    /// Its expiry passed.
+    Expired,
+}
+
+/// How a consent was given: the text shown, the way, and until when it holds.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConsentForm {
+    pub text: ConsentText,
+    pub method: ConsentMethod,
+    pub expires_at: Option<DateTime<Utc>>,
+}
+
+/// A client's consent to continuing counselling at another office and to sending it named
+/// categories of their data, with the text they were shown and how they gave it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ConsentGrant {
     pub id: ConsentId,
@@ -118,23 +164,42 @@ pub struct ConsentGrant {
     pub categories: BTreeSet<DataCategory>,
     pub legal_bases: BTreeSet<LegalBasis>,
     pub given_at: DateTime<Utc>,
+    /// The integration manager who witnessed it (on screen) or recorded it (paper form).
     pub witnessed_by: String,
+    pub text: ConsentText,
+    pub method: ConsentMethod,
+    pub expires_at: Option<DateTime<Utc>>,
+    /// When it stopped holding, and why.
     pub withdrawn_at: Option<DateTime<Utc>>,
+    pub end: Option<ConsentEnd>,
+    /// The SHA-256 of the withdrawal code on the client's receipt, if one was handed out.
+    pub withdrawal_code: Option<String>,
     /// Optimistic concurrency: the version this copy was read at (0 for a new record).
     pub version: i64,
 }
 
 impl ConsentGrant {
     /// Records a consent. The legal bases follow from the categories, so they cannot disagree.
+    /// A paper form may have been signed before today, not after; an expiry lies after now.
     pub fn record(
         client: ClientId,
         recipient: OfficeId,
         categories: BTreeSet<DataCategory>,
         given_at: DateTime<Utc>,
         witnessed_by: String,
+        form: ConsentForm,
     ) -> Result<Self, DomainError> {
         if categories.is_empty() {
             return Err(DomainError::ConsentEmpty);
+        }
+        let today = super::time::german_date(given_at);
+        if let ConsentMethod::PaperForm { signed_on } = form.method {
+            if signed_on > today {
+                return Err(DomainError::DateInFuture { date: signed_on, today });
+            }
+        }
+        if form.expires_at.is_some_and(|e| e <= given_at) {
+            return Err(DomainError::ConsentExpired);
         }
         let legal_bases = LegalBasis::required_for(&categories);
         Ok(Self {
@@ -145,23 +210,61 @@ impl ConsentGrant {
             legal_bases,
             given_at,
             witnessed_by,
+            text: form.text,
+            method: form.method,
+            expires_at: form.expires_at,
             withdrawn_at: None,
+            end: None,
+            withdrawal_code: None,
             version: 0,
         })
     }
 
-    /// Withdrawal with effect for the future (GDPR Art. 7(3)); withdrawing twice changes nothing.
-    /// Returns whether this withdrawal changed the consent.
-    pub fn withdraw(&mut self, at: DateTime<Utc>) -> bool {
+    fn end_with(&mut self, at: DateTime<Utc>, end: ConsentEnd) -> bool {
         if self.withdrawn_at.is_some() {
             return false;
         }
         self.withdrawn_at = Some(at);
+        self.end = Some(end);
         true
     }
 
+    /// Withdrawal with effect for the future (GDPR Art. 7(3)); withdrawing twice changes nothing.
+    /// Returns whether this withdrawal changed the consent.
+    pub fn withdraw(&mut self, at: DateTime<Utc>, via: super::ledger::WithdrawnVia) -> bool {
+        self.end_with(at, ConsentEnd::Withdrawn(via))
+    }
+
+    /// The office revokes a consent it recorded in error.
+    pub fn revoke(&mut self, at: DateTime<Utc>, by: &str) -> bool {
+        self.end_with(at, ConsentEnd::Revoked { by: by.to_owned() })
+    }
+
+    /// The consent expires if its expiry has passed at `now`; returns whether it did just now.
+    pub fn expire(&mut self, now: DateTime<Utc>) -> bool {
+        match self.expires_at {
+            Some(e) if now >= e => self.end_with(e, ConsentEnd::Expired),
+            _ => false,
+        }
+    }
+
+    /// Not ended (withdrawn, revoked or recorded as expired).
     pub fn is_active(&self) -> bool {
         self.withdrawn_at.is_none()
+    }
+
+    /// Whether the consent holds at `now`: given, not withdrawn, not revoked, not expired.
+    pub fn check_valid(&self, now: DateTime<Utc>) -> Result<(), DomainError> {
+        match &self.end {
+            Some(ConsentEnd::Withdrawn(_)) => return Err(DomainError::ConsentWithdrawn),
+            Some(ConsentEnd::Revoked { .. }) => return Err(DomainError::ConsentRevoked),
+            Some(ConsentEnd::Expired) => return Err(DomainError::ConsentExpired),
+            None => {}
+        }
+        if self.expires_at.is_some_and(|e| now >= e) {
+            return Err(DomainError::ConsentExpired);
+        }
+        Ok(())
     }
 
     /// The basis as it travels with a handover.
@@ -173,7 +276,89 @@ impl ConsentGrant {
             legal_bases: self.legal_bases.clone(),
             given_at: self.given_at,
             witnessed_by: self.witnessed_by.clone(),
+            text: Some(self.text.clone()),
         }
+    }
+
+    /// The ledger entry of this consent being given.
+    pub fn given_entry(&self) -> super::ledger::EntryKind {
+        super::ledger::EntryKind::ConsentGiven {
+            client_id: self.client,
+            consent_id: self.id,
+            purpose: "continue-counselling".into(),
+            recipient: self.recipient,
+            categories: self.categories.clone(),
+            legal_bases: self.legal_bases.clone(),
+            text: self.text.clone(),
+            method: self.method.clone(),
+            witnessed_by: self.witnessed_by.clone(),
+            expires_at: self.expires_at,
+        }
+    }
+
+    /// The ledger entry of this consent having ended, if it has.
+    pub fn end_entry(&self) -> Option<super::ledger::EntryKind> {
+        use super::ledger::EntryKind;
+        let (client_id, consent_id) = (self.client, self.id);
+        Some(match self.end.as_ref()? {
+            ConsentEnd::Withdrawn(via) => EntryKind::ConsentWithdrawn { client_id, consent_id, withdrawn: via.clone() },
+            ConsentEnd::Revoked { by } => EntryKind::ConsentRevoked { client_id, consent_id, revoked_by: by.clone() },
+            ConsentEnd::Expired => EntryKind::ConsentExpired { client_id, consent_id },
+        })
+    }
+}
+
+/// The code on a client's receipt with which they withdraw without an account: 80 random bits,
+/// 16 characters of Crockford's base 32, printed in groups of four (`7KQ2-M9XD-4HTB-PW0E`).
+/// Read forgivingly, as people type it: any case, hyphens and spaces ignored, `O` for `0`, `I`
+/// and `L` for `1`. The office keeps only its SHA-256.
+#[derive(Clone, PartialEq, Eq)]
+pub struct WithdrawalCode(String);
+
+const CROCKFORD: &[u8; 32] = b"0123456789ABCDEFGHJKMNPQRSTVWXYZ";
+
+impl WithdrawalCode {
+    /// The code of 10 random bytes.
+    pub fn from_random(bytes: [u8; 10]) -> Self {
+        let mut bits: u128 = 0;
+        for b in bytes {
+            bits = (bits << 8) | u128::from(b);
+        }
+        let code = (0..16).rev().map(|i| char::from(CROCKFORD[((bits >> (i * 5)) & 31) as usize])).collect();
+        Self(code)
+    }
+
+    /// A code as typed.
+    pub fn parse(typed: &str) -> Option<Self> {
+        let mut code = String::with_capacity(16);
+        for c in typed.chars().filter(|c| !matches!(c, '-' | ' ' | '\u{a0}')) {
+            let c = match c.to_ascii_uppercase() {
+                'O' => '0',
+                'I' | 'L' => '1',
+                c => c,
+            };
+            if !c.is_ascii() || !CROCKFORD.contains(&(c as u8)) || code.len() == 16 {
+                return None;
+            }
+            code.push(c);
+        }
+        (code.len() == 16).then_some(Self(code))
+    }
+
+    /// The SHA-256 the office keeps.
+    pub fn digest(&self) -> String {
+        crate::digest::sha256_hex(self.0.as_bytes())
+    }
+
+    /// The code as printed: four groups of four.
+    pub fn printed(&self) -> String {
+        self.0.as_bytes().chunks(4).map(|c| std::str::from_utf8(c).expect("ascii")).collect::<Vec<_>>().join("-")
+    }
+}
+
+impl fmt::Debug for WithdrawalCode {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("WithdrawalCode(…)")
     }
 }
 
@@ -188,6 +373,9 @@ pub struct ConsentBasis {
     #[serde(with = "crate::domain::time::ts")]
     pub given_at: DateTime<Utc>,
     pub witnessed_by: String,
+    /// The text the client was shown (absent from senders that do not say).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub text: Option<ConsentText>,
 }
 
 impl ConsentBasis {
@@ -215,8 +403,37 @@ mod tests {
         "2026-11-20T10:00:00Z".parse().unwrap()
     }
 
+    /// How the consent of these tests was given.
+    fn form() -> crate::domain::consent::ConsentForm {
+        crate::domain::consent::ConsentForm {
+            text: crate::domain::consent::ConsentText {
+                id: "staffel-handover-consent".into(),
+                version: "1".into(),
+                language: "de".into(),
+                sha256: "ab".repeat(32),
+            },
+            method: crate::domain::consent::ConsentMethod::OnScreen,
+            expires_at: None,
+        }
+    }
+
     fn office(s: &str) -> OfficeId {
         OfficeId::parse(s).unwrap()
+    }
+
+    #[test]
+    fn withdrawal_codes_are_read_as_people_type_them() {
+        let code = WithdrawalCode::from_random([0xff, 0, 0x12, 0x34, 0x56, 0x78, 0x9a, 0xbc, 0xde, 0xf0]);
+        let printed = code.printed();
+        assert_eq!(printed.len(), 19);
+        assert_eq!(printed, "ZW01-4D2P-F2DB-SQQG");
+        assert_eq!(WithdrawalCode::parse(&printed), Some(code.clone()));
+        assert_eq!(WithdrawalCode::parse("zwo1 4d2p f2db sqqg"), Some(code.clone()));
+        assert_eq!(WithdrawalCode::parse("ZW0L-4D2P-F2DB-SQQG"), Some(code.clone()));
+        assert_eq!(WithdrawalCode::parse("ZW01-4D2P-F2DB-SQQ"), None);
+        assert_eq!(WithdrawalCode::parse("ZW01-4D2P-F2DB-SQQGX"), None);
+        assert_eq!(WithdrawalCode::parse("ZW01-4D2P-F2DB-SQQU"), None);
+        assert_eq!(code.digest().len(), 64);
     }
 
     #[test]
@@ -231,9 +448,12 @@ mod tests {
     #[test]
     fn health_needs_explicit_consent() {
         let cats: BTreeSet<_> = [DataCategory::Identity, DataCategory::Health].into();
-        let g = ConsentGrant::record(ClientId::new(), office("08221000"), cats, at(), "im".into()).unwrap();
+        let g = ConsentGrant::record(ClientId::new(), office("08221000"), cats, at(), "im".into(), form()).unwrap();
         assert!(g.legal_bases.contains(&LegalBasis::ExplicitConsentHealth));
-        assert!(ConsentGrant::record(ClientId::new(), office("08221000"), BTreeSet::new(), at(), "im".into()).is_err());
+        assert!(
+            ConsentGrant::record(ClientId::new(), office("08221000"), BTreeSet::new(), at(), "im".into(), form())
+                .is_err()
+        );
     }
 
     #[test]
@@ -241,7 +461,9 @@ mod tests {
         let cats: BTreeSet<_> =
             [DataCategory::Identity, DataCategory::Window, DataCategory::Plan(GoalArea::Work)].into();
         let mut basis =
-            ConsentGrant::record(ClientId::new(), office("08221000"), cats.clone(), at(), "im".into()).unwrap().basis();
+            ConsentGrant::record(ClientId::new(), office("08221000"), cats.clone(), at(), "im".into(), form())
+                .unwrap()
+                .basis();
         assert!(basis.covers(&cats, office("08221000")).is_ok());
         assert!(matches!(basis.covers(&cats, office("08311000")), Err(DomainError::ConsentWrongRecipient { .. })));
         let mut more = cats.clone();

@@ -7,12 +7,16 @@
 //!
 //! ```text
 //! draft ──approve──▶ approved ──delivered──▶ delivered ──decided──▶ accepted | declined
-//!   │                   │  └──────────────decided (a lost 202)──────────▲
-//!   └──cancel──▶ cancelled ◀──cancel──┘                  approved ──refused──▶ rejected
+//!   │                   │  └──────────────decided (a lost 202)──────────▲        ▲
+//!   └──cancel──▶ cancelled ◀──cancel──┘       delivered ──withdrawn──▶ withdrawn ┘ decided
+//!                                                  approved ──refused──▶ rejected
 //! ```
 //!
+//! (A decision taken before the receiver learned of a withdrawal still arrives and is recorded.)
+//!
 //! Receiving office, [`IncomingHandover`]: received ──accept──▶ accepted, received ──decline──▶
-//! declined. Messages waiting to be sent, [`OutboxMessage`]: pending (retried) ──▶ delivered |
+//! declined, received ──withdrawn──▶ withdrawn (its consent was withdrawn; it can no longer be
+//! accepted). Messages waiting to be sent, [`OutboxMessage`]: pending (retried) ──▶ delivered |
 //! failed.
 
 use chrono::{DateTime, Utc};
@@ -28,6 +32,7 @@ use super::{ClientId, ConsentId, DomainError, OfficeId, Text};
 pub enum MessageKind {
     Handover,
     Decision,
+    Withdrawal,
     Receipt,
 }
 
@@ -36,12 +41,13 @@ impl MessageKind {
         match self {
             Self::Handover => "handover",
             Self::Decision => "decision",
+            Self::Withdrawal => "withdrawal",
             Self::Receipt => "receipt",
         }
     }
 
     pub fn parse(s: &str) -> Option<Self> {
-        [Self::Handover, Self::Decision, Self::Receipt].into_iter().find(|k| k.as_str() == s)
+        [Self::Handover, Self::Decision, Self::Withdrawal, Self::Receipt].into_iter().find(|k| k.as_str() == s)
     }
 }
 
@@ -73,6 +79,9 @@ pub enum OutgoingState {
     Cancelled,
     Accepted,
     Declined,
+    /// Delivered, then its consent was withdrawn before a decision: the receiver was told, and
+    /// no decision is waited for any more.
+    Withdrawn,
 }
 
 impl OutgoingState {
@@ -85,13 +94,23 @@ impl OutgoingState {
             Self::Cancelled => "cancelled",
             Self::Accepted => "accepted",
             Self::Declined => "declined",
+            Self::Withdrawn => "withdrawn",
         }
     }
 
     pub fn parse(s: &str) -> Option<Self> {
-        [Self::Draft, Self::Approved, Self::Delivered, Self::Rejected, Self::Cancelled, Self::Accepted, Self::Declined]
-            .into_iter()
-            .find(|x| x.as_str() == s)
+        [
+            Self::Draft,
+            Self::Approved,
+            Self::Delivered,
+            Self::Rejected,
+            Self::Cancelled,
+            Self::Accepted,
+            Self::Declined,
+            Self::Withdrawn,
+        ]
+        .into_iter()
+        .find(|x| x.as_str() == s)
     }
 
     /// Whether the handover is still open: drafted, queued, or waiting for the receiver's
@@ -217,9 +236,33 @@ impl OutgoingHandover {
         Ok(())
     }
 
-    /// The receiver's decision arrived from `from`: approved (a lost receipt) or delivered →
-    /// accepted or declined. A decision from another office than the receiver, or on a handover
-    /// that awaits none, is refused.
+    /// The consent this handover was sent on ended (withdrawn, revoked or expired): a handover
+    /// not yet delivered is cancelled (its message must stop); one delivered and undecided is
+    /// withdrawn; one that reached the receiver (delivered, accepted or declined) means the
+    /// receiver holds data under the consent and must be told.
+    pub fn consent_ended(&mut self, now: DateTime<Utc>) -> ConsentEndEffect {
+        match self.state {
+            OutgoingState::Draft | OutgoingState::Approved => {
+                self.state = OutgoingState::Cancelled;
+                self.updated_at = now;
+                ConsentEndEffect::Stopped
+            }
+            OutgoingState::Delivered => {
+                self.state = OutgoingState::Withdrawn;
+                self.updated_at = now;
+                ConsentEndEffect::TellReceiver
+            }
+            OutgoingState::Accepted | OutgoingState::Declined | OutgoingState::Withdrawn => {
+                ConsentEndEffect::TellReceiver
+            }
+            OutgoingState::Rejected | OutgoingState::Cancelled => ConsentEndEffect::None,
+        }
+    }
+
+    /// The receiver's decision arrived from `from`: approved (a lost receipt), delivered, or
+    /// withdrawn (the receiver decided before the withdrawal reached it) → accepted or declined.
+    /// A decision from another office than the receiver, or on a handover that awaits none, is
+    /// refused.
     pub fn decided(
         &mut self,
         from: OfficeId,
@@ -228,7 +271,9 @@ impl OutgoingHandover {
         reason: Option<String>,
         now: DateTime<Utc>,
     ) -> Result<(), DomainError> {
-        if from != self.receiver || !matches!(self.state, OutgoingState::Approved | OutgoingState::Delivered) {
+        let awaits =
+            matches!(self.state, OutgoingState::Approved | OutgoingState::Delivered | OutgoingState::Withdrawn);
+        if from != self.receiver || !awaits {
             return Err(self.refuse("decide"));
         }
         self.state = match decision {
@@ -240,6 +285,17 @@ impl OutgoingHandover {
         self.updated_at = now;
         Ok(())
     }
+}
+
+/// What the end of its consent does to a handover sent on it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ConsentEndEffect {
+    /// It had not reached the receiver: cancelled, its queued message to be stopped.
+    Stopped,
+    /// The receiver holds data sent on the consent: it must be told.
+    TellReceiver,
+    /// It never reached the receiver and is over.
+    None,
 }
 
 /// A handover as received: the envelope of the message and the case it carries.
@@ -260,6 +316,9 @@ pub enum IncomingState {
     Received,
     Accepted,
     Declined,
+    /// The consent it travelled on was withdrawn before a decision: it can no longer be
+    /// accepted.
+    Withdrawn,
 }
 
 impl IncomingState {
@@ -268,11 +327,12 @@ impl IncomingState {
             Self::Received => "received",
             Self::Accepted => "accepted",
             Self::Declined => "declined",
+            Self::Withdrawn => "withdrawn",
         }
     }
 
     pub fn parse(s: &str) -> Option<Self> {
-        [Self::Received, Self::Accepted, Self::Declined].into_iter().find(|x| x.as_str() == s)
+        [Self::Received, Self::Accepted, Self::Declined, Self::Withdrawn].into_iter().find(|x| x.as_str() == s)
     }
 }
 
@@ -332,6 +392,13 @@ impl IncomingHandover {
         self.decide(by, at, decision, "accept")?;
         self.state = IncomingState::Accepted;
         self.client_id = Some(client);
+        Ok(())
+    }
+
+    /// Received → withdrawn: its consent was withdrawn before a decision.
+    pub fn withdrawn(&mut self) -> Result<(), DomainError> {
+        self.ensure_undecided("withdraw")?;
+        self.state = IncomingState::Withdrawn;
         Ok(())
     }
 

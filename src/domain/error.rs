@@ -32,6 +32,14 @@ pub enum DomainError {
     ConsentWrongRecipient { consented: OfficeId, receiver: OfficeId },
     #[error("the consent was withdrawn")]
     ConsentWithdrawn,
+    #[error("the consent was revoked by the office: it was recorded in error")]
+    ConsentRevoked,
+    #[error("the consent has expired")]
+    ConsentExpired,
+    #[error("the consent link has expired")]
+    ConsentLinkExpired,
+    #[error("the consent link was used already")]
+    ConsentLinkUsed,
     #[error("the consent lacks the legal basis {0}")]
     ConsentMissingLegalBasis(&'static str),
     #[error("a consent names at least one data category")]
@@ -42,6 +50,10 @@ pub enum DomainError {
     HandoverToSelf,
     #[error("the client has moved to another office; the record is closed")]
     ClientMovedOut,
+    #[error(
+        "processing is restricted: the consent this record was taken over on was withdrawn; it may change again once the client consents at this office"
+    )]
+    ClientRestricted,
     #[error("no goal with this id in the plan")]
     UnknownGoal,
     #[error("an extension was decided in the future ({decided_on}, today is {today})")]

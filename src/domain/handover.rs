@@ -132,6 +132,20 @@ mod tests {
     fn at() -> DateTime<Utc> {
         "2026-11-20T10:00:00Z".parse().unwrap()
     }
+
+    /// How the consent of these tests was given.
+    fn form() -> crate::domain::consent::ConsentForm {
+        crate::domain::consent::ConsentForm {
+            text: crate::domain::consent::ConsentText {
+                id: "staffel-handover-consent".into(),
+                version: "1".into(),
+                language: "de".into(),
+                sha256: "ab".repeat(32),
+            },
+            method: crate::domain::consent::ConsentMethod::OnScreen,
+            expires_at: None,
+        }
+    }
     use crate::domain::plan::{Author, GoalDraft};
     use crate::domain::{ClientId, ExtensionGrounds, ExtensionReason, PersonName, Responsible, Text};
 
@@ -174,8 +188,15 @@ mod tests {
     }
 
     fn consent(cats: &[DataCategory]) -> ConsentGrant {
-        ConsentGrant::record(ClientId::new(), office("08221000"), cats.iter().cloned().collect(), at(), "im".into())
-            .unwrap()
+        ConsentGrant::record(
+            ClientId::new(),
+            office("08221000"),
+            cats.iter().cloned().collect(),
+            at(),
+            "im".into(),
+            form(),
+        )
+        .unwrap()
     }
 
     fn at_sender(f: &Fixture) -> CaseAtSender<'_> {
@@ -229,7 +250,7 @@ mod tests {
             DomainError::ConsentWrongRecipient { .. }
         ));
         let mut withdrawn = c.clone();
-        withdrawn.withdraw(at());
+        withdrawn.withdraw(at(), crate::domain::ledger::WithdrawnVia::WithdrawalCode);
         assert_eq!(
             prepare(at_sender(&f), &withdrawn, office("08111000"), office("08221000"), d("2026-11-25")).unwrap_err(),
             DomainError::ConsentWithdrawn

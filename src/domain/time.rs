@@ -27,6 +27,17 @@ pub fn german_date(now: DateTime<Utc>) -> NaiveDate {
     (now + chrono::Duration::hours(offset_hours)).date_naive()
 }
 
+/// The instant `date` ends in Germany: midnight at its end, German time.
+pub fn german_day_end(date: NaiveDate) -> DateTime<Utc> {
+    let next = date.succ_opt().unwrap_or(date).and_hms_opt(0, 0, 0).expect("midnight exists");
+    let midnight = Utc.from_utc_datetime(&next);
+    [2, 1]
+        .into_iter()
+        .map(|hours| midnight - chrono::Duration::hours(hours))
+        .find(|t| german_date(*t) != date && german_date(*t - chrono::Duration::milliseconds(1)) == date)
+        .unwrap_or(midnight - chrono::Duration::hours(1))
+}
+
 fn last_sunday_0100_utc(year: i32, month: u32) -> DateTime<Utc> {
     let last = add_months(NaiveDate::from_ymd_opt(year, month, 1).expect("valid"), 1).pred_opt().expect("valid");
     let back = last.weekday().num_days_from_sunday();
@@ -179,6 +190,18 @@ pub mod date_opt {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_german_day_ends_at_local_midnight() {
+        let d = |s: &str| NaiveDate::parse_from_str(s, "%Y-%m-%d").unwrap();
+        let t = |s: &str| s.parse::<DateTime<Utc>>().unwrap();
+        assert_eq!(german_day_end(d("2026-12-24")), t("2026-12-24T23:00:00Z"));
+        assert_eq!(german_day_end(d("2026-07-01")), t("2026-07-01T22:00:00Z"));
+        // The night clocks go forward (29 March 2026) and back (25 October 2026).
+        assert_eq!(german_day_end(d("2026-03-28")), t("2026-03-28T23:00:00Z"));
+        assert_eq!(german_day_end(d("2026-03-29")), t("2026-03-29T22:00:00Z"));
+        assert_eq!(german_day_end(d("2026-10-25")), t("2026-10-25T23:00:00Z"));
+    }
 
     fn d(s: &str) -> NaiveDate {
         s.parse().unwrap()

@@ -108,6 +108,13 @@ impl Directory {
         self.offices.get(&id)
     }
 
+    /// The ids of every office in the directory, sorted.
+    pub fn offices(&self) -> impl Iterator<Item = OfficeId> + '_ {
+        let mut ids: Vec<OfficeId> = self.offices.keys().copied().collect();
+        ids.sort();
+        ids.into_iter()
+    }
+
     /// The office a key id belongs to, and a verifier for it.
     pub fn key(&self, kid: &str) -> Option<(OfficeId, &EcdsaJwsVerifier)> {
         self.keys.get(kid).map(|k| (k.office, &k.verifier))

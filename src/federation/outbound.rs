@@ -8,11 +8,23 @@ use std::time::Duration;
 use rustls::pki_types::CertificateDer;
 use uuid::Uuid;
 
-use super::protocol::{MEDIA_TYPE, MessageKind, Receipt, WireKind as _, sha256_hex};
+use super::protocol::{LEDGER_HEADS_PATH, MEDIA_TYPE, MessageKind, Receipt, WireKind as _, sha256_hex};
 use super::tls::ClientIdentity;
 use super::{Directory, jws, schema};
 use crate::domain::OfficeId;
+use crate::domain::ledger::LedgerHead;
 use crate::pki;
+
+/// The answer to `GET /federation/v1/ledger-heads`.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct HeadsAnswer {
+    /// The office answering.
+    pub office: OfficeId,
+    /// The office whose ledger the heads are of (the caller).
+    pub about: OfficeId,
+    pub heads: Vec<LedgerHead>,
+}
 
 /// A delivery attempt the receiver answered for good.
 #[derive(Debug)]
@@ -36,6 +48,8 @@ pub enum OutboundError {
     BadReceipt(&'static str),
     #[error("the receiver answered HTTP {0}")]
     Unavailable(u16),
+    #[error("the answer is not valid: {0}")]
+    BadAnswer(&'static str),
 }
 
 /// Calls to other offices: one HTTP client (and connection pool) per destination office, each
@@ -115,6 +129,35 @@ impl FederationClient {
             return Ok(Delivery::Rejected { status: status.as_u16(), problem_type });
         }
         Err(OutboundError::Unavailable(status.as_u16()))
+    }
+
+    /// Asks the office `to` which heads of this office's ledger it holds (received, signed, in
+    /// our messages): `GET /federation/v1/ledger-heads`, answered as
+    /// `{"office": to, "about": us, "heads": [{"seq", "hash"}]}`.
+    pub async fn ledger_heads(&self, to: OfficeId) -> Result<Vec<LedgerHead>, OutboundError> {
+        let entry = self.directory.office(to).ok_or(OutboundError::UnknownOffice(to))?;
+        let url = format!("{}{}", entry.federation_url.trim_end_matches('/'), LEDGER_HEADS_PATH);
+        let response =
+            self.client_for(to)?.get(url).send().await.map_err(|e| OutboundError::Transport(error_chain(&e)))?;
+        let peer = response
+            .extensions()
+            .get::<reqwest::tls::TlsInfo>()
+            .and_then(|info| info.peer_certificate())
+            .and_then(|der| pki::office_id_of(&CertificateDer::from(der)));
+        if peer != Some(to) {
+            return Err(OutboundError::PeerIdentity(to));
+        }
+        let status = response.status();
+        if status != reqwest::StatusCode::OK {
+            return Err(OutboundError::Unavailable(status.as_u16()));
+        }
+        let body = response.bytes().await.map_err(|e| OutboundError::Transport(error_chain(&e)))?;
+        let value = crate::ijson::parse(&body).map_err(|_| OutboundError::BadAnswer("not I-JSON"))?;
+        let answer: HeadsAnswer = serde_json::from_value(value).map_err(|_| OutboundError::BadAnswer("shape"))?;
+        if answer.office != to || answer.about != self.me {
+            return Err(OutboundError::BadAnswer("names other offices"));
+        }
+        Ok(answer.heads)
     }
 
     fn check_receipt(

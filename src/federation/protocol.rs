@@ -8,7 +8,8 @@ use uuid::Uuid;
 pub use crate::digest::sha256_hex;
 use crate::domain::delivery::ReceivedHandover;
 pub use crate::domain::delivery::{Decision, MessageKind};
-use crate::domain::{HandoverCase, OfficeId, Text};
+use crate::domain::ledger::LedgerHead;
+use crate::domain::{ConsentId, HandoverCase, OfficeId, Text};
 
 /// The media type of every federation request body and of every receipt: a compact JWS.
 pub const MEDIA_TYPE: &str = "application/jose";
@@ -16,8 +17,12 @@ pub const MEDIA_TYPE: &str = "application/jose";
 pub const HANDOVERS_PATH: &str = "/federation/v1/handovers";
 /// Where decisions are posted.
 pub const DECISIONS_PATH: &str = "/federation/v1/decisions";
+/// Where withdrawals are posted.
+pub const WITHDRAWALS_PATH: &str = "/federation/v1/withdrawals";
 /// Where an office publishes its signing keys (JWK Set).
 pub const KEYS_PATH: &str = "/federation/v1/keys";
+/// Where an office answers which heads of the caller's ledger it holds.
+pub const LEDGER_HEADS_PATH: &str = "/federation/v1/ledger-heads";
 
 /// How the kinds of message appear on the wire.
 pub trait WireKind {
@@ -32,6 +37,7 @@ impl WireKind for MessageKind {
         match self {
             Self::Handover => "staffel.handover.v1",
             Self::Decision => "staffel.decision.v1",
+            Self::Withdrawal => "staffel.withdrawal.v1",
             Self::Receipt => "staffel.receipt.v1",
         }
     }
@@ -40,6 +46,7 @@ impl WireKind for MessageKind {
         match self {
             Self::Handover => Some(HANDOVERS_PATH),
             Self::Decision => Some(DECISIONS_PATH),
+            Self::Withdrawal => Some(WITHDRAWALS_PATH),
             Self::Receipt => None,
         }
     }
@@ -58,6 +65,7 @@ macro_rules! type_tag {
 type_tag!(HandoverType, "staffel.handover.v1");
 type_tag!(DecisionType, "staffel.decision.v1");
 type_tag!(ReceiptType, "staffel.receipt.v1");
+type_tag!(WithdrawalType, "staffel.withdrawal.v1");
 
 /// A handover: the case with its consented plan and the original window, from the releasing
 /// office (`sender`) to the receiving office (`receiver`).
@@ -74,6 +82,9 @@ pub struct HandoverMessage {
     #[serde(with = "crate::domain::time::ts")]
     pub expires_at: DateTime<Utc>,
     pub case: HandoverCase,
+    /// The sender's ledger head at signing (absent from senders that do not keep a ledger).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ledger_head: Option<LedgerHead>,
 }
 
 impl HandoverMessage {
@@ -123,4 +134,26 @@ pub struct Receipt {
     #[serde(with = "crate::domain::time::ts")]
     pub received_at: DateTime<Utc>,
     pub sha256: String,
+}
+
+/// A client withdrew a consent on which the sender and the receiver exchanged handovers: the
+/// releasing office tells the receiving office, or the receiving office (where the client
+/// withdrew there) tells the releasing office.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct WithdrawalMessage {
+    #[serde(rename = "type")]
+    pub message_type: WithdrawalType,
+    pub message_id: Uuid,
+    pub sender: OfficeId,
+    pub receiver: OfficeId,
+    #[serde(with = "crate::domain::time::ts")]
+    pub issued_at: DateTime<Utc>,
+    #[serde(with = "crate::domain::time::ts")]
+    pub expires_at: DateTime<Utc>,
+    pub consent_id: ConsentId,
+    #[serde(with = "crate::domain::time::ts")]
+    pub withdrawn_at: DateTime<Utc>,
+    pub handover_ids: Vec<Uuid>,
+    pub ledger_head: LedgerHead,
 }

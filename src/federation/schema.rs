@@ -12,6 +12,7 @@ const COMMON: &str = include_str!("../../schemas/common.v1.schema.json");
 const HANDOVER: &str = include_str!("../../schemas/handover.v1.schema.json");
 const DECISION: &str = include_str!("../../schemas/decision.v1.schema.json");
 const RECEIPT: &str = include_str!("../../schemas/receipt.v1.schema.json");
+const WITHDRAWAL: &str = include_str!("../../schemas/withdrawal.v1.schema.json");
 
 /// One way a payload breaks its schema: where (JSON Pointer) and which keyword. The offending
 /// value is never repeated: it may be personal data.
@@ -45,11 +46,16 @@ fn compile(source: &str) -> Validator {
 struct Schemas {
     handover: Validator,
     decision: Validator,
+    withdrawal: Validator,
     receipt: Validator,
 }
 
-static SCHEMAS: LazyLock<Schemas> =
-    LazyLock::new(|| Schemas { handover: compile(HANDOVER), decision: compile(DECISION), receipt: compile(RECEIPT) });
+static SCHEMAS: LazyLock<Schemas> = LazyLock::new(|| Schemas {
+    handover: compile(HANDOVER),
+    decision: compile(DECISION),
+    withdrawal: compile(WITHDRAWAL),
+    receipt: compile(RECEIPT),
+});
 
 /// Compiles the schemas now rather than on the first message.
 pub fn warm_up() {
@@ -61,6 +67,7 @@ pub fn validate(kind: MessageKind, payload: &Value) -> Result<(), Vec<SchemaViol
     let validator = match kind {
         MessageKind::Handover => &SCHEMAS.handover,
         MessageKind::Decision => &SCHEMAS.decision,
+        MessageKind::Withdrawal => &SCHEMAS.withdrawal,
         MessageKind::Receipt => &SCHEMAS.receipt,
     };
     let violations: Vec<_> = validator

@@ -11,7 +11,10 @@ use axum::{Json, Router};
 
 use super::problem::{Problem, ProblemType};
 use super::serve::PeerOffice;
-use crate::federation::protocol::{DECISIONS_PATH, HANDOVERS_PATH, KEYS_PATH, MEDIA_TYPE, MessageKind};
+use crate::federation::outbound::HeadsAnswer;
+use crate::federation::protocol::{
+    DECISIONS_PATH, HANDOVERS_PATH, KEYS_PATH, LEDGER_HEADS_PATH, MEDIA_TYPE, MessageKind, WITHDRAWALS_PATH,
+};
 use crate::service::{Office, Rejection};
 
 #[derive(Clone)]
@@ -24,7 +27,9 @@ pub fn router(office: Arc<Office>, max_body_bytes: usize) -> Router {
     Router::new()
         .route(HANDOVERS_PATH, post(receive_handover))
         .route(DECISIONS_PATH, post(receive_decision))
+        .route(WITHDRAWALS_PATH, post(receive_withdrawal))
         .route(KEYS_PATH, get(keys))
+        .route(LEDGER_HEADS_PATH, get(ledger_heads))
         .fallback(|| async { Problem::new(ProblemType::NotFound) })
         .method_not_allowed_fallback(|| async { Problem::new(ProblemType::MethodNotAllowed) })
         .layer(axum::middleware::from_fn(super::limit_headers))
@@ -37,6 +42,22 @@ async fn receive_handover(state: State<FederationState>, peer: Extension<PeerOff
 
 async fn receive_decision(state: State<FederationState>, peer: Extension<PeerOffice>, request: Request) -> Response {
     receive(state, peer, request, MessageKind::Decision).await
+}
+
+async fn receive_withdrawal(state: State<FederationState>, peer: Extension<PeerOffice>, request: Request) -> Response {
+    receive(state, peer, request, MessageKind::Withdrawal).await
+}
+
+/// The heads of the calling office's ledger this office holds (from its signed messages), for
+/// the caller to compare with its own ledger.
+async fn ledger_heads(
+    State(state): State<FederationState>,
+    Extension(PeerOffice(peer)): Extension<PeerOffice>,
+) -> Response {
+    match state.office.heads_held_of(peer).await {
+        Ok(heads) => Json(HeadsAnswer { office: state.office.id(), about: peer, heads }).into_response(),
+        Err(e) => Problem::from(e).into_response(),
+    }
 }
 
 /// Reads at most `limit` bytes; a declared or actual larger body is refused first of all.

@@ -4,6 +4,7 @@
 
 pub mod api;
 pub mod federation;
+pub mod pages;
 pub mod problem;
 pub mod serve;
 

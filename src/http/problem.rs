@@ -54,6 +54,7 @@ problem_types! {
     UnknownHandover => ("unknown-handover", 409, "No handover awaits a decision from this office"),
     CaseActiveHere => ("case-active-here", 409, "This office holds the case as active"),
     CaseWindowConflict => ("case-window-conflict", 409, "The window contradicts the one this office holds for the case"),
+    UnknownConsent => ("unknown-consent", 409, "No handover on this consent passed between the sender and this office"),
     // Domain rules, on either listener.
     FirstSessionInFuture => ("first-session-in-future", 422, "The first session lies in the future"),
     LastDayInconsistent => ("last-day-inconsistent", 422, "The last day does not follow from first session and extensions"),
@@ -61,6 +62,11 @@ problem_types! {
     WindowEnded => ("window-ended", 409, "The counselling window has ended"),
     ConsentMissing => ("consent-missing", 422, "No consent covers the data to be sent"),
     ConsentWithdrawn => ("consent-withdrawn", 409, "The consent was withdrawn"),
+    ConsentRevoked => ("consent-revoked", 409, "The consent was revoked by the office as recorded in error"),
+    ConsentExpired => ("consent-expired", 409, "The consent has expired"),
+    ConsentLinkInvalid => ("consent-link-invalid", 410, "The consent link has expired or was used already"),
+    ClientRestricted => ("client-restricted", 409, "Processing of the client record is restricted"),
+    ClientErased => ("client-erased", 410, "The client's personal data was erased"),
     ClientMovedOut => ("client-moved-out", 409, "The client has moved to another office"),
     ClientNotActive => ("client-not-active", 409, "The client has left counselling"),
     DiscretionRequired => ("discretion-required", 422, "Without benefits a recorded discretionary decision is required"),
@@ -195,6 +201,10 @@ impl From<&DomainError> for Problem {
             | D::ConsentInFuture
             | D::HistoryWithoutGoal => ProblemType::ConsentMissing,
             D::ConsentWithdrawn => ProblemType::ConsentWithdrawn,
+            D::ConsentRevoked => ProblemType::ConsentRevoked,
+            D::ConsentExpired => ProblemType::ConsentExpired,
+            D::ConsentLinkExpired | D::ConsentLinkUsed => ProblemType::ConsentLinkInvalid,
+            D::ClientRestricted => ProblemType::ClientRestricted,
             D::ClientMovedOut => ProblemType::ClientMovedOut,
             D::UnknownGoal => ProblemType::NotFound,
         };
@@ -212,6 +222,7 @@ impl From<ServiceError> for Problem {
     fn from(e: ServiceError) -> Self {
         match &e {
             ServiceError::Domain(d) => d.into(),
+            ServiceError::Erased => Problem::new(ProblemType::ClientErased).detail(e.to_string()),
             ServiceError::NotFound(what) => Problem::new(ProblemType::NotFound).detail(format!("no such {what}")),
             ServiceError::State(why) => Problem::new(ProblemType::InvalidState).detail(*why),
             ServiceError::UnknownOffice(o) => {
@@ -252,6 +263,7 @@ impl From<Rejection> for Problem {
             Rejection::Schema(violations) => Problem::new(ProblemType::SchemaViolation).with("violations", violations),
             Rejection::Domain(d) => d.into(),
             Rejection::UnknownHandover => Problem::new(ProblemType::UnknownHandover),
+            Rejection::UnknownConsent => Problem::new(ProblemType::UnknownConsent),
             Rejection::Storage(s) => Problem::internal(s),
         }
     }

@@ -284,7 +284,7 @@ impl Language {
 
 /// `template` with every `{placeholder}` named in `vars` replaced by its value; other braces
 /// stay as they are. With `html`, the text and the values are HTML-escaped.
-fn fill(template: &str, vars: &[(&str, &str)], html: bool) -> String {
+pub(crate) fn fill(template: &str, vars: &[(&str, &str)], html: bool) -> String {
     let push = |out: &mut String, s: &str| if html { escape_into(out, s) } else { out.push_str(s) };
     let mut out = String::with_capacity(template.len() + 32);
     let mut rest = template;
@@ -310,7 +310,7 @@ fn fill(template: &str, vars: &[(&str, &str)], html: bool) -> String {
     out
 }
 
-fn escape(s: &str) -> String {
+pub(crate) fn escape(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
     escape_into(&mut out, s);
     out

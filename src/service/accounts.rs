@@ -37,7 +37,7 @@ fn valid_account_name(name: &str) -> bool {
         && name.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b"._-".contains(&b))
 }
 
-fn random_token() -> String {
+pub(crate) fn random_token() -> String {
     // Two v4 UUIDs: 244 bits from the operating system's random source.
     let mut bytes = [0u8; 32];
     bytes[..16].copy_from_slice(uuid::Uuid::new_v4().as_bytes());

@@ -1,8 +1,6 @@
 //! Clients, their eligibility, windows, sessions, plans and consents: each use case one unit of
 //! work, the audit entry of every read and write of a client's data committed with it.
 
-use std::collections::BTreeSet;
-
 use chrono::NaiveDate;
 
 use super::{Office, Result, ServiceError};
@@ -13,9 +11,7 @@ use crate::domain::eligibility::{Benefits, DiscretionaryDecision, Eligibility, T
 use crate::domain::participation::{CounsellingSession, ExitReason};
 use crate::domain::plan::{Author, GoalDraft, GoalPatch};
 use crate::domain::staff::Role;
-use crate::domain::{
-    ClientId, ClientIdentity, ConsentGrant, ConsentId, DataCategory, ExtensionGrounds, Goal, GoalId, OfficeId, Text,
-};
+use crate::domain::{ClientId, ClientIdentity, ConsentGrant, ConsentId, ExtensionGrounds, Goal, GoalId, Text};
 use crate::storage::{ClientQuery, ClientSummary, EndingQuery, UnitOfWork};
 
 /// A client entering counselling at this office, with the date of the first session.
@@ -33,7 +29,11 @@ pub struct NewClient {
 
 /// Loads a client record in a unit of work.
 pub(crate) async fn load(tx: &mut Box<dyn UnitOfWork>, id: ClientId) -> Result<ClientRecord> {
-    tx.clients().get(id).await?.ok_or(ServiceError::NotFound("client"))
+    match tx.clients().get(id).await? {
+        Some(record) => Ok(record),
+        None if tx.clients().erased(id).await?.is_some() => Err(ServiceError::Erased),
+        None => Err(ServiceError::NotFound("client")),
+    }
 }
 
 impl Office {
@@ -271,58 +271,18 @@ impl Office {
         Ok(self.change(author, client, "extension-approval", approve).await?.0)
     }
 
-    /// Records the client's consent to sending `categories` to `recipient`, witnessed by `author`.
-    pub async fn record_consent(
-        &self,
-        author: &Author,
-        client: ClientId,
-        recipient: OfficeId,
-        categories: BTreeSet<DataCategory>,
-    ) -> Result<ConsentGrant> {
-        let mut tx = self.begin().await?;
-        let record = load(&mut tx, client).await?;
-        let grant = ConsentGrant::record(record.id, recipient, categories, self.now(), author.account.clone())?;
-        tx.consents().insert(&grant).await?;
-        tx.audit().append(&[self.entry(author, Access::Write, "consent", Some(client))]).await?;
+    /// Every consent of a client, oldest first.
+    pub async fn consents(&self, author: &Author, client: ClientId) -> Result<Vec<ConsentGrant>> {
+        let (mut tx, _) = self.read(author, client, "consents").await?;
+        let consents = tx.consents().of_client(client).await?;
         tx.commit().await?;
-        Ok(grant)
+        Ok(consents)
     }
 
     pub async fn read_consent(&self, author: &Author, client: ClientId, id: ConsentId) -> Result<ConsentGrant> {
         let (mut tx, _) = self.read(author, client, "consent").await?;
         let grant = consent_of(&mut tx, client, id).await?;
         tx.commit().await?;
-        Ok(grant)
-    }
-
-    /// Withdraws a consent with effect for the future. Handovers on it not yet delivered (drafts,
-    /// and approved ones whose message is still queued) are cancelled with it, and their delivery
-    /// stopped, in the same unit of work.
-    pub async fn withdraw_consent(&self, author: &Author, client: ClientId, id: ConsentId) -> Result<ConsentGrant> {
-        let now = self.now();
-        let mut tx = self.begin().await?;
-        let mut grant = consent_of(&mut tx, client, id).await?;
-        if grant.withdraw(now) {
-            tx.consents().update(&mut grant).await?;
-        }
-        let mut cancelled = 0;
-        for mut handover in tx.handovers().outgoing_on_consent(id).await? {
-            if handover.cancel(now).is_err() {
-                continue;
-            }
-            tx.handovers().update_outgoing(&mut handover).await?;
-            if let Some(mut message) = tx.outbox().get(handover.id).await? {
-                if message.cancel(now, "consent withdrawn") {
-                    tx.outbox().update(&mut message).await?;
-                }
-            }
-            cancelled += 1;
-        }
-        tx.audit().append(&[self.entry(author, Access::Write, "consent-withdrawal", Some(client))]).await?;
-        tx.commit().await?;
-        if cancelled > 0 {
-            tracing::info!(consent = %id, cancelled, "consent withdrawn; undelivered handovers on it cancelled");
-        }
         Ok(grant)
     }
 

@@ -77,11 +77,33 @@ impl Office {
         }
     }
 
+    /// Before a handover is sent: does its consent still hold? One whose expiry passed is
+    /// recorded as expired now, which cancels the handover and stops its message.
+    async fn basis_gone(&self, m: &OutboxMessage) -> Result<bool, StorageError> {
+        let mut tx = self.storage.read().await?;
+        let Some(handover) = tx.handovers().outgoing(m.message_id).await? else { return Ok(false) };
+        let Some(grant) = tx.consents().get(handover.consent_id).await? else { return Ok(false) };
+        drop(tx);
+        if grant.is_active() && grant.check_valid(self.now()).is_err() {
+            tracing::info!(consent = %grant.id, "the consent expired before sending; the handover is cancelled");
+            self.expire_if_due(grant.id).await.map_err(|e| match e {
+                super::ServiceError::Storage(s) => s,
+                other => StorageError::Corrupt(other.to_string()),
+            })?;
+            return Ok(true);
+        }
+        Ok(false)
+    }
+
     async fn deliver(&self, m: OutboxMessage) -> Result<(), StorageError> {
         let span = tracing::info_span!("deliver", message = %m.message_id, kind = m.kind.as_str(), to = %m.destination, attempt = m.attempts + 1);
         async {
+            if m.kind == MessageKind::Handover && self.basis_gone(&m).await? {
+                return Ok(());
+            }
             let started = self.now();
             let outcome = self.attempt(&m).await;
+            let delivered = matches!(outcome, Outcome::Delivered { .. });
             let now = self.now();
             let mut tx = self.storage.begin().await?;
             // The message as it is now: cancelled meanwhile, say.
@@ -105,6 +127,20 @@ impl Office {
             if let Err(e) = recorded {
                 // Cancelled or decided meanwhile: what happened stays as it is.
                 tracing::info!(error = %e, "the attempt's outcome is not recorded");
+                // A handover cancelled with its consent while it was on its way reached the
+                // receiver all the same: the receiver is told of the end of the consent.
+                if let (true, Some(h)) = (delivered, handover.as_ref()) {
+                    let grant = tx.consents().get(h.consent_id).await?;
+                    if let Some(grant) = grant.filter(|g| !g.is_active()) {
+                        let head = tx.ledger().head().await?;
+                        let at = grant.withdrawn_at.unwrap_or(now);
+                        let w = self.withdrawal(h.receiver, grant.id, at, vec![h.id], head, now);
+                        tx.outbox().insert(&w).await?;
+                        tx.commit().await?;
+                        self.wake_delivery.notify_one();
+                        tracing::warn!("a handover reached its receiver after its consent ended; the receiver is told");
+                    }
+                }
                 return Ok(());
             }
             tx.outbox().update(&mut message).await?;

@@ -14,6 +14,7 @@ use crate::domain::delivery::{
     Decision, IncomingHandover, MessageKind, OutboxMessage, OutgoingHandover, ReceivedHandover,
 };
 use crate::domain::handover::{self, CaseAtSender};
+use crate::domain::ledger::LedgerHead;
 use crate::domain::plan::Author;
 use crate::domain::staff::Role;
 use crate::domain::{ClientId, ConsentGrant, ConsentId, DomainError, OfficeId, Text};
@@ -37,7 +38,7 @@ impl Office {
         let mut tx = self.begin().await?;
         let record = load(&mut tx, client).await?;
         let grant = consent_of(&mut tx, client, consent).await?;
-        self.build_handover(&record, &grant, receiver, Uuid::new_v4(), now)?;
+        self.build_handover(&record, &grant, receiver, Uuid::new_v4(), None, now)?;
         let open = tx.handovers().open_outgoing(client).await?;
         let draft = OutgoingHandover::draft(client, receiver, consent, &author.account, open.as_ref(), now)?;
         match tx.handovers().insert_outgoing(&draft).await {
@@ -51,16 +52,19 @@ impl Office {
     }
 
     /// The signed-to-be message of a handover, built from the client record and the consent as
-    /// they are now: only what the consent covers.
+    /// they are now: only what the consent covers, and only while it holds (given, not
+    /// withdrawn, revoked or expired). `ledger_head`: this office's ledger head, signed along.
     fn build_handover(
         &self,
         record: &ClientRecord,
         consent: &ConsentGrant,
         receiver: OfficeId,
         message_id: Uuid,
+        ledger_head: Option<LedgerHead>,
         now: DateTime<Utc>,
     ) -> Result<HandoverMessage> {
         record.ensure_active()?;
+        consent.check_valid(now)?;
         let case = handover::prepare(
             CaseAtSender {
                 case_id: record.case_id,
@@ -81,6 +85,7 @@ impl Office {
             issued_at: now,
             expires_at: now + self.settings.message_ttl,
             case,
+            ledger_head,
         })
     }
 
@@ -112,7 +117,14 @@ impl Office {
         handover.approve(&author.account, role, self.settings.four_eyes, now)?;
         let record = load(&mut tx, handover.client_id).await?;
         let grant = consent_of(&mut tx, handover.client_id, handover.consent_id).await?;
-        let message = self.build_handover(&record, &grant, handover.receiver, handover.id, now)?;
+        if grant.is_active() && grant.check_valid(now) == Err(DomainError::ConsentExpired) {
+            // The expiry passed unrecorded: record it (the draft is cancelled with it), refuse.
+            drop(tx);
+            self.expire_if_due(grant.id).await?;
+            return Err(DomainError::ConsentExpired.into());
+        }
+        let head = tx.ledger().head().await?;
+        let message = self.build_handover(&record, &grant, handover.receiver, handover.id, Some(head), now)?;
         let payload = serde_json::to_vec(&message).expect("messages serialise");
         let jws = self.signer.sign(&payload, MessageKind::Handover.type_name());
         let outbox =

@@ -10,12 +10,17 @@ use serde_json::Value;
 use uuid::Uuid;
 
 use super::Office;
+use super::consents::append;
 use crate::domain::audit::{Access, AuditEntry};
+use crate::domain::delivery::OutgoingState;
 use crate::domain::delivery::{Decision, IncomingHandover, MessageKind};
+use crate::domain::ledger::{EntryKind, WithdrawnVia};
 use crate::domain::time::german_date;
 use crate::domain::{DomainError, OfficeId, handover};
 use crate::federation::jws::{self, JwsError};
-use crate::federation::protocol::{DecisionMessage, HandoverMessage, Receipt, ReceiptType, WireKind as _, sha256_hex};
+use crate::federation::protocol::{
+    DecisionMessage, HandoverMessage, Receipt, ReceiptType, WireKind as _, WithdrawalMessage, sha256_hex,
+};
 use crate::federation::schema::{self, SchemaViolation};
 use crate::storage::{InboxOutcome, InboxRecord, StorageError};
 
@@ -52,8 +57,19 @@ pub enum Rejection {
     Domain(#[from] DomainError),
     #[error("no handover from this office to the sender awaits a decision")]
     UnknownHandover,
+    #[error("no handover on this consent passed between the sender and this office")]
+    UnknownConsent,
     #[error("storage: {0}")]
     Storage(#[from] StorageError),
+}
+
+/// A use case's storage failure inside a receipt: the message is not stored.
+fn service_storage(e: super::ServiceError) -> Rejection {
+    match e {
+        super::ServiceError::Storage(s) => Rejection::Storage(s),
+        super::ServiceError::Domain(d) => Rejection::Domain(d),
+        other => Rejection::Storage(StorageError::Corrupt(other.to_string())),
+    }
 }
 
 fn violation(pointer: &str, keyword: &str) -> Rejection {
@@ -142,6 +158,7 @@ impl Office {
         let outcome = match kind {
             MessageKind::Handover => self.receive_handover(payload, &inbox).await?,
             MessageKind::Decision => self.receive_decision(payload, &inbox).await?,
+            MessageKind::Withdrawal => self.receive_withdrawal(payload, &inbox).await?,
             MessageKind::Receipt => return Err(violation("/type", "const")),
         };
         match outcome {
@@ -174,6 +191,7 @@ impl Office {
         if message.sender == self.id {
             return Err(DomainError::HandoverToSelf.into());
         }
+        let sender_head = message.ledger_head.clone();
         let received = message.received();
         let window = handover::check_incoming(&received.case, self.id, german_date(inbox.received_at))?;
         let mut tx = self.storage.begin().await?;
@@ -184,6 +202,21 @@ impl Office {
             return Ok(outcome);
         }
         let entry = self.received_entry(inbox, "handover-received", None);
+        let basis = &received.case.consent;
+        let kind = EntryKind::BasisReceived {
+            consent_id: basis.consent_id,
+            from: inbox.sender,
+            handover_id: inbox.message_id,
+            categories: basis.categories.clone(),
+            legal_bases: basis.legal_bases.clone(),
+            given_at: basis.given_at,
+            text: basis.text.clone(),
+            sender_head: sender_head.clone(),
+        };
+        append(&mut tx, inbox.received_at, kind).await.map_err(service_storage)?;
+        if let Some(head) = &sender_head {
+            tx.ledger().insert_peer_head(inbox.sender, head, inbox.message_id, inbox.received_at).await?;
+        }
         tx.handovers().insert_incoming(&IncomingHandover::received(received, inbox.received_at)).await?;
         tx.audit().append(&[entry]).await?;
         tx.commit().await?;
@@ -196,6 +229,88 @@ impl Office {
             AuditEntry::new(inbox.received_at, &format!("office:{}", inbox.sender), Access::Write, what, client);
         entry.subjects = vec![inbox.message_id];
         entry
+    }
+
+    /// A withdrawal: of a consent on which the sender sent handovers here (the client withdrew
+    /// at the sending office), or of a consent given here on which handovers went to the sender
+    /// (the client withdrew there). Either way it is recorded in the ledger here and acted on.
+    async fn receive_withdrawal(&self, payload: Value, inbox: &InboxRecord) -> Result<InboxOutcome, Rejection> {
+        let message: WithdrawalMessage = typed(payload)?;
+        let peer = inbox.sender;
+        if message.sender != peer {
+            return Err(Rejection::SignerNotPeer { signer: message.sender, peer });
+        }
+        let now = inbox.received_at;
+        let mut tx = self.storage.begin().await?;
+        let outcome = tx.inbox().offer(inbox).await?;
+        if outcome != InboxOutcome::Stored {
+            return Ok(outcome);
+        }
+        let received: Vec<_> = tx
+            .handovers()
+            .incoming_on_consent(message.consent_id)
+            .await?
+            .into_iter()
+            .filter(|h| h.handover.sender == peer)
+            .collect();
+        let mut clients = Vec::new();
+        if !received.is_empty() {
+            // A basis received from the sender: undecided handovers on it can no longer be
+            // accepted; a record taken over on it is restricted (GDPR Art. 18).
+            let kind = EntryKind::WithdrawalReceived {
+                consent_id: message.consent_id,
+                from: peer,
+                message_id: inbox.message_id,
+                withdrawn_at: message.withdrawn_at,
+                sender_head: Some(message.ledger_head.clone()),
+            };
+            append(&mut tx, now, kind).await.map_err(service_storage)?;
+            for mut h in received {
+                if h.withdrawn().is_ok() {
+                    tx.handovers().update_incoming(&mut h).await?;
+                } else if let Some(id) = h.client_id {
+                    if let Some(mut record) = tx.clients().get(id).await? {
+                        if record.restrict(message.consent_id, peer, now) {
+                            tx.clients().update(&mut record).await?;
+                        }
+                        clients.push(id);
+                    }
+                }
+            }
+        } else {
+            // A consent given here, whose data went to the sender.
+            let grant = tx.consents().get(message.consent_id).await?.filter(|g| g.recipient == peer);
+            let sent = tx.handovers().outgoing_on_consent(message.consent_id).await?;
+            let reached = sent.iter().any(|h| {
+                matches!(
+                    h.state,
+                    OutgoingState::Delivered
+                        | OutgoingState::Accepted
+                        | OutgoingState::Declined
+                        | OutgoingState::Withdrawn
+                )
+            });
+            let Some(mut grant) = grant.filter(|_| reached) else { return Err(Rejection::UnknownConsent) };
+            clients.push(grant.client);
+            let at = message.withdrawn_at.clamp(grant.given_at, now);
+            let via = WithdrawnVia::OtherOffice { office: peer, message_id: inbox.message_id };
+            if grant.withdraw(at, via) {
+                self.consent_ended(&mut tx, &mut grant, now, Some(peer)).await.map_err(service_storage)?;
+            }
+        }
+        tx.ledger().insert_peer_head(peer, &message.ledger_head, inbox.message_id, now).await?;
+        let mut entries = vec![self.received_entry(inbox, "withdrawal-received", None)];
+        for id in clients {
+            entries.push(self.received_entry(inbox, "withdrawal-received", Some(id)));
+        }
+        if entries.len() > 1 {
+            entries.remove(0);
+        }
+        tx.audit().append(&entries).await?;
+        tx.commit().await?;
+        self.wake_delivery.notify_one();
+        tracing::info!(consent = %message.consent_id, "withdrawal received and recorded");
+        Ok(outcome)
     }
 
     async fn receive_decision(&self, payload: Value, inbox: &InboxRecord) -> Result<InboxOutcome, Rejection> {

@@ -8,9 +8,12 @@
 
 pub mod accounts;
 mod cases;
+pub mod consents;
 pub mod delivery;
 mod handovers;
 pub mod inbound;
+pub mod ledger;
+pub mod rights;
 pub mod throttle;
 
 use std::sync::Arc;
@@ -21,6 +24,7 @@ use tokio::sync::Notify;
 
 pub use accounts::Caller;
 pub use cases::NewClient;
+pub use consents::{CodeWithdrawal, ConsentLink, ConsentPage, GivenConsent, PaperConsent};
 pub use inbound::Rejection;
 
 use crate::clock::Clock;
@@ -37,6 +41,8 @@ pub enum ServiceError {
     Domain(#[from] DomainError),
     #[error("no such {0}")]
     NotFound(&'static str),
+    #[error("the client's personal data was erased")]
+    Erased,
     #[error("{0}")]
     State(&'static str),
     #[error("office {0} is not in the directory")]
@@ -81,6 +87,12 @@ pub struct OfficeSettings {
     pub poll_interval: Duration,
     /// Whether handovers and extensions need a second person, a team lead.
     pub four_eyes: bool,
+    /// How long a consent link is valid.
+    pub consent_link_validity: chrono::Duration,
+    /// The withdrawal page's address as printed on receipts.
+    pub withdraw_url: String,
+    /// How long personal data is kept after a case ended here.
+    pub retention: chrono::Duration,
 }
 
 /// One counselling office: its identity, keys, storage and peers.
@@ -155,6 +167,11 @@ impl Office {
     /// The current instant by this office's clock.
     pub fn now(&self) -> DateTime<Utc> {
         self.clock.now()
+    }
+
+    /// The withdrawal page's address as printed on receipts.
+    pub fn withdraw_url(&self) -> String {
+        self.settings.withdraw_url.clone()
     }
 
     pub fn clock(&self) -> &Clock {

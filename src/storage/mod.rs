@@ -22,16 +22,18 @@ pub mod sqlite;
 use std::sync::Arc;
 
 use async_trait::async_trait;
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, NaiveDate, Utc};
 use uuid::Uuid;
 
 use crate::domain::audit::AuditEntry;
 use crate::domain::case::ClientRecord;
 use crate::domain::client::HouseholdId;
+use crate::domain::consent_request::ConsentRequest;
 use crate::domain::delivery::{IncomingHandover, OutboxMessage, OutgoingHandover};
+use crate::domain::ledger::{LedgerEntry, LedgerHead, LedgerRow};
 use crate::domain::participation::CounsellingSession;
 use crate::domain::staff::Account;
-use crate::domain::{CaseId, ClientId, ConsentGrant, ConsentId};
+use crate::domain::{CaseId, ClientId, ConsentGrant, ConsentId, OfficeId};
 pub use records::*;
 
 #[derive(Debug, thiserror::Error)]
@@ -78,6 +80,7 @@ pub trait UnitOfWork: Send {
     fn inbox(&mut self) -> &mut dyn Inbox;
     fn audit(&mut self) -> &mut dyn Audit;
     fn accounts(&mut self) -> &mut dyn Accounts;
+    fn ledger(&mut self) -> &mut dyn Ledger;
     async fn commit(self: Box<Self>) -> Result<()>;
 }
 
@@ -98,13 +101,37 @@ pub trait Clients: Send {
     async fn household(&mut self, household: HouseholdId) -> Result<Vec<ClientSummary>>;
     async fn insert_session(&mut self, client: ClientId, session: &CounsellingSession) -> Result<()>;
     async fn sessions(&mut self, client: ClientId) -> Result<Vec<CounsellingSession>>;
+    /// Erases the personal data of a client record: the record, its sessions, consents and
+    /// consent pages, the handovers of it sent and received with their signed messages (an
+    /// inbox row keeps its digest and receipt, for duplicates). What stays: the ledger, the
+    /// audit log, decisions sent (no personal data), and that the id was erased, when.
+    async fn erase(&mut self, client: ClientId, at: DateTime<Utc>) -> Result<()>;
+    /// When the client's personal data was erased, if it was.
+    async fn erased(&mut self, client: ClientId) -> Result<Option<DateTime<Utc>>>;
+    /// Records whose case may have ended before `before`: moved out, not taking part, or the
+    /// window's last day passed; by id, after `after`. The domain decides which are due.
+    async fn ended_candidates(
+        &mut self,
+        before: NaiveDate,
+        after: Option<ClientId>,
+        limit: u32,
+    ) -> Result<Vec<ClientId>>;
 }
 
+/// Consents, and the consent pages opened for clients.
 #[async_trait]
 pub trait Consents: Send {
     async fn get(&mut self, id: ConsentId) -> Result<Option<ConsentGrant>>;
+    /// The consent whose withdrawal code has this SHA-256.
+    async fn by_withdrawal_code(&mut self, code_sha256: &str) -> Result<Option<ConsentGrant>>;
+    /// A client's consents, oldest first.
+    async fn of_client(&mut self, client: ClientId) -> Result<Vec<ConsentGrant>>;
     async fn insert(&mut self, consent: &ConsentGrant) -> Result<()>;
     async fn update(&mut self, consent: &mut ConsentGrant) -> Result<()>;
+    async fn insert_request(&mut self, request: &ConsentRequest) -> Result<()>;
+    /// The consent page whose link token has this SHA-256.
+    async fn request(&mut self, token_sha256: &str) -> Result<Option<ConsentRequest>>;
+    async fn update_request(&mut self, request: &mut ConsentRequest) -> Result<()>;
 }
 
 /// Handovers sent (outgoing) and received (incoming).
@@ -121,6 +148,12 @@ pub trait Handovers: Send {
     async fn insert_incoming(&mut self, handover: &IncomingHandover) -> Result<()>;
     async fn incoming(&mut self, id: Uuid) -> Result<Option<IncomingHandover>>;
     async fn update_incoming(&mut self, handover: &mut IncomingHandover) -> Result<()>;
+    /// The received handovers whose case continues in the client record, oldest first.
+    async fn incoming_of_client(&mut self, client: ClientId) -> Result<Vec<IncomingHandover>>;
+    /// Every handover of the client this office sent, oldest first.
+    async fn outgoing_of_client(&mut self, client: ClientId) -> Result<Vec<OutgoingHandover>>;
+    /// The handovers received on a consent (given at the sending office).
+    async fn incoming_on_consent(&mut self, consent: ConsentId) -> Result<Vec<IncomingHandover>>;
     /// A page of received handovers, newest first, after the cursor.
     async fn incoming_page(&mut self, query: &IncomingQuery) -> Result<Vec<IncomingSummary>>;
 }
@@ -170,6 +203,34 @@ pub trait Accounts: Send {
     /// The enabled account an unexpired session token (by digest) belongs to.
     async fn session_account(&mut self, digest: &str, now: DateTime<Utc>) -> Result<Option<Account>>;
     async fn delete_session(&mut self, digest: &str) -> Result<()>;
+}
+
+/// The consent ledger: append-only (the database itself refuses UPDATE and DELETE), hash-chained
+/// by the domain ([`crate::domain::ledger`]); and the heads of other offices' ledgers this office
+/// received, signed, in their messages.
+#[async_trait]
+pub trait Ledger: Send {
+    /// The last entry's sequence number and hash. On PostgreSQL it also takes the ledger's lock
+    /// for the rest of the unit of work, so that entries are appended one unit after the other.
+    async fn head(&mut self) -> Result<LedgerHead>;
+    /// Appends an entry made by the domain after the current head; `Conflict` if the sequence
+    /// number is taken.
+    async fn append(&mut self, entry: &LedgerEntry) -> Result<()>;
+    /// Stored rows in sequence order after `after`, for verification.
+    async fn rows(&mut self, after: u64, limit: u32) -> Result<Vec<LedgerRow>>;
+    /// The entries naming a client, or a consent, in sequence order.
+    async fn of_client(&mut self, client: ClientId) -> Result<Vec<LedgerRow>>;
+    async fn of_consent(&mut self, consent: ConsentId) -> Result<Vec<LedgerRow>>;
+    async fn hash_at(&mut self, seq: u64) -> Result<Option<String>>;
+    async fn insert_peer_head(
+        &mut self,
+        office: OfficeId,
+        head: &LedgerHead,
+        message_id: Uuid,
+        at: DateTime<Utc>,
+    ) -> Result<()>;
+    /// The heads of `office`'s ledger this office holds, by sequence number.
+    async fn peer_heads(&mut self, office: OfficeId) -> Result<Vec<LedgerHead>>;
 }
 
 /// Opens the storage a database URL names (`sqlite:…` or `postgres://…`), creating and

@@ -144,7 +144,7 @@ async fn four_eyes_handovers_and_extensions_need_another_team_lead() {
             im,
             Method::POST,
             &format!("/api/v1/clients/{id}/consents"),
-            Some(json!({"recipient": HEIDELBERG, "categories": ["identity", "window", "health"]})),
+            Some(json!({"recipient": HEIDELBERG, "categories": ["identity", "window", "health"], "language": "de", "signed_on": crate::harness::today(), "health_granted": true})),
             201,
         )
         .await

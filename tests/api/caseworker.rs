@@ -161,7 +161,7 @@ async fn an_ended_window_refuses_sessions_extensions_re_entry_and_handovers_nami
             a,
             Method::POST,
             &format!("/api/v1/clients/{id}/consents"),
-            Some(json!({"recipient": HEIDELBERG, "categories": ["identity", "window"]})),
+            Some(json!({"recipient": HEIDELBERG, "categories": ["identity", "window"], "language": "de", "signed_on": crate::harness::today()})),
             201,
         )
         .await

@@ -187,25 +187,14 @@ async fn the_sender_refuses_what_the_consent_does_not_allow() {
     let cid = client["id"].as_str().unwrap().to_owned();
     let consents = format!("/api/v1/clients/{cid}/consents");
 
-    // Consent without the window: no handover can carry the clock.
-    let narrow = cw
-        .expect(a, Method::POST, &consents, Some(json!({"recipient": b.id, "categories": ["identity"]})), 201)
-        .await
-        .unwrap();
-    let (status, problem) = cw
-        .call(
-            a,
-            Method::POST,
-            "/api/v1/handovers",
-            Some(json!({"client_id": cid, "receiver": b.id, "consent_id": narrow["id"]})),
-        )
-        .await
-        .unwrap();
+    // Consent without the window: no handover could carry the clock, so it is not even recorded.
+    let narrow = json!({"recipient": b.id, "categories": ["identity"], "language": "de", "signed_on": today()});
+    let (status, problem) = cw.call(a, Method::POST, &consents, Some(narrow)).await.unwrap();
     assert_eq!((status, problem["type"].as_str().unwrap()), (422, "urn:staffel:problem:consent-missing"));
 
     // A consent withdrawn after the draft cancels the draft; no new draft can use it.
     let consent = cw
-        .expect(a, Method::POST, &consents, Some(json!({"recipient": b.id, "categories": ["identity", "window"]})), 201)
+        .expect(a, Method::POST, &consents, Some(json!({"recipient": b.id, "categories": ["identity", "window"], "language": "de", "signed_on": today()})), 201)
         .await
         .unwrap();
     assert_eq!(consent["legal_bases"], json!(["gdpr-art-6-1-a"]));

@@ -318,8 +318,15 @@ pub fn handover_of(
         DataCategory::Plan(GoalArea::Language),
         DataCategory::Plan(GoalArea::Work),
     ];
-    let consent =
-        ConsentGrant::record(ClientId::new(), office(receiver), categories.into(), now, "im-test".into()).unwrap();
+    let consent = ConsentGrant::record(
+        ClientId::new(),
+        office(receiver),
+        categories.into(),
+        now,
+        "im-test".into(),
+        consent_form(),
+    )
+    .unwrap();
     let case = handover::prepare(
         CaseAtSender { case_id, identity: &identity, window: &window, plan: &plan },
         &consent,
@@ -336,6 +343,7 @@ pub fn handover_of(
         issued_at: now,
         expires_at: now + chrono::Duration::days(1),
         case,
+        ledger_head: None,
     }
 }
 
@@ -447,7 +455,7 @@ pub async fn send_handover(
             from,
             Method::POST,
             &format!("/api/v1/clients/{client}/consents"),
-            Some(json!({"recipient": to.id, "categories": categories})),
+            Some(json!({"recipient": to.id, "categories": categories, "language": "de", "signed_on": today()})),
             201,
         )
         .await
@@ -515,5 +523,19 @@ pub async fn audited(db: &str, action: &str) -> Vec<(String, String)> {
     } else {
         let pool = sqlx::PgPool::connect(db).await.unwrap();
         sqlx::query_as(sql).bind(action).fetch_all(&pool).await.unwrap()
+    }
+}
+
+/// How a consent built in a test was given: on screen, with a text of the tests.
+pub fn consent_form() -> staffel::domain::consent::ConsentForm {
+    staffel::domain::consent::ConsentForm {
+        text: staffel::domain::consent::ConsentText {
+            id: "staffel-handover-consent".into(),
+            version: "1".into(),
+            language: "de".into(),
+            sha256: "ab".repeat(32),
+        },
+        method: staffel::domain::consent::ConsentMethod::OnScreen,
+        expires_at: None,
     }
 }

@@ -127,7 +127,7 @@ async fn a_client_has_one_open_handover_at_a_time() {
     let cw = Caseworker::new();
     let client = start_client(&cw, a).await;
     let cid = client["id"].as_str().unwrap();
-    let consent = |to: &str| json!({"recipient": to, "categories": ["identity", "window"]});
+    let consent = |to: &str| json!({"recipient": to, "categories": ["identity", "window"], "language": "de", "signed_on": crate::harness::today()});
     let to_b = cw
         .expect(a, Method::POST, &format!("/api/v1/clients/{cid}/consents"), Some(consent(&b.id)), 201)
         .await

@@ -720,11 +720,12 @@ async fn the_service_answers_as_documented() {
 
     // Consents and handovers: one accepted, one declined, one cancelled by withdrawal.
     let consents = "POST /api/v1/clients/{id}/consents";
-    let body = json!({"recipient": HEIDELBERG, "categories": ["identity", "window", "plan:language"]});
+    let body = json!({"recipient": HEIDELBERG, "categories": ["identity", "window", "plan:language"], "language": "de", "signed_on": crate::harness::today()});
     let consent = id(&d.expect(&im, consents, &[&c1], Some(body), 201).await);
     d.expect(&im, "GET /api/v1/clients/{id}/consents/{consent}", &[&c1, &consent], None, 200).await;
-    let body = json!({"recipient": HEIDELBERG, "categories": []});
-    d.problem(&im, consents, &[&c1], Some(body), 422, "validation-failed").await;
+    let body =
+        json!({"recipient": HEIDELBERG, "categories": [], "language": "de", "signed_on": crate::harness::today()});
+    d.problem(&im, consents, &[&c1], Some(body), 422, "consent-missing").await;
     let handovers = "POST /api/v1/handovers";
     let to_self = json!({"client_id": c1, "receiver": STUTTGART, "consent_id": consent});
     d.problem(&im, handovers, &[], Some(to_self), 422, "handover-to-self").await;
@@ -741,7 +742,7 @@ async fn the_service_answers_as_documented() {
     assert!(sent["delivery"]["delivered_at"].is_string());
 
     let c4 = id(&d.expect(&im, "POST /api/v1/clients", &[], Some(client_body("Testa", today - days(50))), 201).await);
-    let body = json!({"recipient": HEIDELBERG, "categories": ["identity", "window"]});
+    let body = json!({"recipient": HEIDELBERG, "categories": ["identity", "window"], "language": "de", "signed_on": crate::harness::today()});
     let consent4 = id(&d.expect(&im, consents, &[&c4], Some(body), 201).await);
     let body = json!({"client_id": c4, "receiver": HEIDELBERG, "consent_id": consent4});
     let h2 = id(&d.expect(&im, handovers, &[], Some(body), 201).await);
@@ -753,7 +754,7 @@ async fn the_service_answers_as_documented() {
     d.problem(&im, "POST /api/v1/handovers/{id}/cancel", &[&h2], None, 409, "invalid-state").await;
 
     let c5 = id(&d.expect(&im, "POST /api/v1/clients", &[], Some(client_body("Testa", today - days(40))), 201).await);
-    let body = json!({"recipient": HEIDELBERG, "categories": ["identity", "window"]});
+    let body = json!({"recipient": HEIDELBERG, "categories": ["identity", "window"], "language": "de", "signed_on": crate::harness::today()});
     let consent5 = id(&d.expect(&im, consents, &[&c5], Some(body), 201).await);
     let body = json!({"client_id": c5, "receiver": HEIDELBERG, "consent_id": consent5});
     let h5 = id(&d.expect(&im, handovers, &[], Some(body), 201).await);
@@ -761,7 +762,7 @@ async fn the_service_answers_as_documented() {
     assert_eq!(cancelled["state"], "cancelled");
     d.problem(&im, "POST /api/v1/handovers/{id}/cancel", &[&h5], None, 409, "invalid-state").await;
 
-    let body = json!({"recipient": HEIDELBERG, "categories": ["identity", "window"]});
+    let body = json!({"recipient": HEIDELBERG, "categories": ["identity", "window"], "language": "de", "signed_on": crate::harness::today()});
     let consent2 = id(&d.expect(&im, consents, &[&c2], Some(body), 201).await);
     let body = json!({"client_id": c2, "receiver": HEIDELBERG, "consent_id": consent2});
     let h3 = id(&d.expect(&im, handovers, &[], Some(body.clone()), 201).await);

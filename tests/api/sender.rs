@@ -62,7 +62,7 @@ async fn withdrawing_consent_cancels_a_handover_not_yet_delivered() {
             a,
             Method::POST,
             &format!("/api/v1/clients/{cid}/consents"),
-            Some(json!({"recipient": HEIDELBERG, "categories": ["identity", "window"]})),
+            Some(json!({"recipient": HEIDELBERG, "categories": ["identity", "window"], "language": "de", "signed_on": crate::harness::today()})),
             201,
         )
         .await

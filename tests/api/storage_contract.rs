@@ -118,7 +118,7 @@ fn client(given: &str, family: &str, first_session: NaiveDate) -> ClientRecord {
 
 fn consent_for(c: &ClientRecord) -> ConsentGrant {
     let cats = [DataCategory::Identity, DataCategory::Window].into();
-    ConsentGrant::record(c.id, office(HEIDELBERG), cats, at(), "im".into()).unwrap()
+    ConsentGrant::record(c.id, office(HEIDELBERG), cats, at(), "im".into(), consent_form()).unwrap()
 }
 
 async fn saved_client(s: &Store, given: &str, family: &str, first_session: NaiveDate) -> ClientRecord {
@@ -275,7 +275,7 @@ async fn consents_round_trip_and_stale_writes_are_refused(s: &Store) {
     tx.consents().insert(&grant).await.unwrap();
     tx.commit().await.unwrap();
     let stale = grant.clone();
-    assert!(grant.withdraw(at()));
+    assert!(grant.withdraw(at(), staffel::domain::ledger::WithdrawnVia::WithdrawalCode));
     let mut tx = s.storage.begin().await.unwrap();
     tx.consents().update(&mut grant).await.unwrap();
     tx.commit().await.unwrap();

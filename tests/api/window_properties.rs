@@ -142,7 +142,15 @@ fn consent_to(recipient: OfficeId, areas: &[GoalArea], health: bool, given_on: N
     if health {
         categories.insert(DataCategory::Health);
     }
-    ConsentGrant::record(ClientId::new(), recipient, categories, at_nine(given_on), "im".into()).unwrap()
+    ConsentGrant::record(
+        ClientId::new(),
+        recipient,
+        categories,
+        at_nine(given_on),
+        "im".into(),
+        crate::harness::consent_form(),
+    )
+    .unwrap()
 }
 
 /// An extension as it should arrive: its grounds kept only where the consent allows them.

@@ -2,8 +2,10 @@
 //! Routes are under `/api/v1`; every failure is a problem document (docs/problems.md).
 
 pub mod auth;
+mod consents;
 mod cursor;
 pub mod extract;
+mod rights;
 mod views;
 
 use std::collections::BTreeSet;
@@ -19,7 +21,7 @@ use serde::Deserialize;
 
 pub use auth::{Accounts, Administrator, AnyCaller, Manager, Supervisor};
 use extract::{Id, Json, NoQuery, PathIds, Query};
-use views::{AccountView, AuditLine, ClientLine, ClientView, ConsentView, IncomingView, LoginView, OutgoingView, Page};
+use views::{AccountView, AuditLine, ClientLine, ClientView, IncomingView, LoginView, OutgoingView, Page};
 
 use super::problem::{Problem, ProblemType};
 use crate::domain::case::Extended;
@@ -29,8 +31,8 @@ use crate::domain::participation::ExitReason;
 use crate::domain::plan::{GoalDraft, GoalPatch};
 use crate::domain::staff::Role;
 use crate::domain::{
-    ClientId, ClientIdentity, ConsentId, DataCategory, ExtensionGrounds, ExtensionReason, GoalArea, GoalId, GoalStatus,
-    OfficeId, PersonName, Responsible, Step, Text,
+    ClientId, ClientIdentity, ConsentId, ExtensionGrounds, ExtensionReason, GoalArea, GoalId, GoalStatus, OfficeId,
+    PersonName, Responsible, Step, Text,
 };
 use crate::service::{NewClient, Office};
 use crate::storage::{ClientCursor, ClientQuery, IncomingCursor, IncomingQuery};
@@ -63,9 +65,16 @@ pub fn router(state: ApiState) -> Router {
         .route("/api/v1/login", post(login))
         .route("/api/v1/logout", post(logout))
         .route("/api/v1/accounts", post(create_account).get(list_accounts))
-        .route("/api/v1/clients/{id}/consents", post(record_consent))
-        .route("/api/v1/clients/{id}/consents/{consent}", get(get_consent))
-        .route("/api/v1/clients/{id}/consents/{consent}/withdraw", post(withdraw_consent))
+        .route("/api/v1/clients/{id}/consent-pages", post(consents::open_page))
+        .route("/api/v1/clients/{id}/consent-form", get(consents::paper_form))
+        .route("/api/v1/clients/{id}/consents", post(consents::record_paper).get(consents::list))
+        .route("/api/v1/clients/{id}/consents/{consent}", get(consents::get))
+        .route("/api/v1/clients/{id}/consents/{consent}/withdraw", post(consents::withdraw))
+        .route("/api/v1/clients/{id}/consents/{consent}/revoke", post(consents::revoke))
+        .route("/api/v1/clients/{id}/export", get(rights::export))
+        .route("/api/v1/clients/{id}/export/page", get(rights::export_page))
+        .route("/api/v1/clients/{id}/erasure", post(rights::erase))
+        .route("/api/v1/ledger/verify", get(rights::verify))
         .route("/api/v1/clients/{id}/audit", get(audit_log))
         .route("/api/v1/clients/{id}/notice", get(notice))
         .route("/api/v1/worklist/windows-ending", get(windows_ending))
@@ -77,6 +86,9 @@ pub fn router(state: ApiState) -> Router {
         .route("/api/v1/incoming-handovers/{id}", get(get_incoming))
         .route("/api/v1/incoming-handovers/{id}/accept", post(accept_incoming))
         .route("/api/v1/incoming-handovers/{id}/decline", post(decline_incoming))
+        .route("/api/v1/incoming-handovers/{id}/withdraw-consent", post(consents::withdraw_received))
+        .route("/consent/withdraw", get(super::pages::withdraw_page).post(super::pages::withdraw))
+        .route("/consent/{token}", get(super::pages::consent_page).post(super::pages::give_consent))
         .route("/healthz", get(|| async { "ok" }))
         .route("/api/v1/openapi.json", get(openapi))
         .fallback(|| async { Problem::new(ProblemType::NotFound) })
@@ -585,44 +597,6 @@ async fn grant_extension(
         // Four eyes: 202, the request waits for a team lead; `pending_extensions` lists it.
         Extended::Requested(_) => (StatusCode::ACCEPTED, axum::Json(ClientView::from(&record))).into_response(),
     })
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct NewConsent {
-    recipient: OfficeId,
-    categories: BTreeSet<DataCategory>,
-}
-
-async fn record_consent(
-    State(s): State<ApiState>,
-    Manager(account, _): Manager,
-    PathIds(id): PathIds<ClientId>,
-    _: NoQuery,
-    Json(req): Json<NewConsent>,
-) -> ApiResult<Response> {
-    let grant = s.office.record_consent(&s.office.author(&account), id, req.recipient, req.categories).await?;
-    Ok((StatusCode::CREATED, axum::Json(ConsentView::from(&grant))).into_response())
-}
-
-async fn get_consent(
-    State(s): State<ApiState>,
-    Manager(account, _): Manager,
-    PathIds((id, consent)): PathIds<(ClientId, ConsentId)>,
-    _: NoQuery,
-) -> ApiResult<Answer<ConsentView>> {
-    let grant = s.office.read_consent(&s.office.author(&account), id, consent).await?;
-    Ok(axum::Json(ConsentView::from(&grant)))
-}
-
-async fn withdraw_consent(
-    State(s): State<ApiState>,
-    Manager(account, _): Manager,
-    PathIds((id, consent)): PathIds<(ClientId, ConsentId)>,
-    _: NoQuery,
-) -> ApiResult<Answer<ConsentView>> {
-    let grant = s.office.withdraw_consent(&s.office.author(&account), id, consent).await?;
-    Ok(axum::Json(ConsentView::from(&grant)))
 }
 
 #[derive(Deserialize)]

@@ -32,6 +32,9 @@ pub struct ClientView {
     pub identity: ClientIdentity,
     pub status: ClientStatus,
     pub received_from: Option<OfficeId>,
+    /// Set while processing is restricted (GDPR Art. 18): the consent the record was taken over
+    /// on was withdrawn.
+    pub restricted: Option<crate::domain::case::Restriction>,
     pub eligibility: Option<Eligibility>,
     /// Whether the client takes part now (no exit without re-entry after it).
     pub taking_part: bool,
@@ -55,6 +58,7 @@ impl From<&ClientRecord> for ClientView {
             identity: r.identity.clone(),
             status: r.status.clone(),
             received_from: r.received_from,
+            restricted: r.restricted.clone(),
             eligibility: r.eligibility.clone(),
             taking_part: r.participation.is_active(),
             participation: r.participation.events().to_vec(),
@@ -117,8 +121,16 @@ pub struct ConsentView {
     #[serde(with = "crate::domain::time::ts")]
     pub given_at: DateTime<Utc>,
     pub witnessed_by: String,
+    /// The text the client was shown: id, version, language, SHA-256 of the exact text.
+    pub text: crate::domain::consent::ConsentText,
+    /// `on-screen`, or `paper-form` with `signed_on`.
+    pub method: crate::domain::consent::ConsentMethod,
+    #[serde(with = "crate::domain::time::ts_opt")]
+    pub expires_at: Option<DateTime<Utc>>,
+    /// When it stopped holding (withdrawn, revoked or expired), and why (`ended`).
     #[serde(with = "crate::domain::time::ts_opt")]
     pub withdrawn_at: Option<DateTime<Utc>>,
+    pub ended: Option<crate::domain::consent::ConsentEnd>,
 }
 
 impl From<&crate::domain::ConsentGrant> for ConsentView {
@@ -131,7 +143,11 @@ impl From<&crate::domain::ConsentGrant> for ConsentView {
             legal_bases: g.legal_bases.clone(),
             given_at: g.given_at,
             witnessed_by: g.witnessed_by.clone(),
+            text: g.text.clone(),
+            method: g.method.clone(),
+            expires_at: g.expires_at,
             withdrawn_at: g.withdrawn_at,
+            ended: g.end.clone(),
         }
     }
 }

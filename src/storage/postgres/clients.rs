@@ -12,6 +12,7 @@ use crate::domain::participation::CounsellingSession;
 use crate::domain::search;
 use crate::domain::{CaseId, ClientId, ClientIdentity, CounsellingWindow, PersonName, Text};
 use crate::storage::{ClientQuery, ClientSummary, Clients, EndingQuery, Result};
+use chrono::{DateTime, NaiveDate, Utc};
 
 fn identity_of(row: &PgRow) -> Result<ClientIdentity> {
     Ok(ClientIdentity {
@@ -36,7 +37,7 @@ const RECORD: &str =
     "id, case_id, given_name, family_name, date_of_birth, first_session, extensions::text AS extensions,
     plan::text AS plan, status, moved_to, moved_at, received_from, created_at, updated_at,
     eligibility::text AS eligibility, participation::text AS participation, household_id,
-    pending_extensions::text AS pending_extensions, version";
+    pending_extensions::text AS pending_extensions, restricted::text AS restricted, version";
 
 const SUMMARY: &str = "id, given_name, family_name, date_of_birth, status, moved_to, moved_at, taking_part, first_session, last_day, sort_key";
 
@@ -56,6 +57,7 @@ fn client_from_row(row: &PgRow) -> Result<ClientRecord> {
         household: row.get::<Option<Uuid>, _>("household_id").map(HouseholdId::from_uuid),
         status: status_of(row)?,
         received_from: row.get::<Option<&str>, _>("received_from").map(parse_office).transpose()?,
+        restricted: row.get::<Option<&str>, _>("restricted").map(|s| from_json(s, "restriction")).transpose()?,
         created_at: row.get("created_at"),
         updated_at: row.get("updated_at"),
         version: row.get("version"),
@@ -121,9 +123,9 @@ impl Clients for PgUnit {
         sqlx::query(
             "INSERT INTO clients (id, case_id, given_name, family_name, date_of_birth, first_session, extensions,
                  last_day, plan, status, moved_to, moved_at, received_from, created_at, updated_at, eligibility,
-                 participation, household_id, pending_extensions, sort_key, taking_part, version)
+                 participation, household_id, pending_extensions, sort_key, taking_part, version, restricted)
              VALUES ($1, $2, $3, $4, $5, $6, $7::jsonb, $8, $9::jsonb, $10, $11, $12, $13, $14, $15, $16::jsonb,
-                 $17::jsonb, $18, $19::jsonb, $20, $21, $22)",
+                 $17::jsonb, $18, $19::jsonb, $20, $21, $22, $23::jsonb)",
         )
         .bind(c.id.as_uuid())
         .bind(c.case_id.as_uuid())
@@ -147,6 +149,7 @@ impl Clients for PgUnit {
         .bind(search::sort_key(&c.identity))
         .bind(c.participation.is_active())
         .bind(c.version)
+        .bind(c.restricted.as_ref().map(to_json))
         .execute(&mut *self.tx)
         .await
         .map_err(unique_is_conflict)?;
@@ -160,8 +163,8 @@ impl Clients for PgUnit {
                  extensions = $5::jsonb, last_day = $6, plan = $7::jsonb, status = $8, moved_to = $9, moved_at = $10,
                  received_from = $11, updated_at = $12, eligibility = $13::jsonb, participation = $14::jsonb,
                  household_id = $15, pending_extensions = $16::jsonb, sort_key = $17, taking_part = $18,
-                 version = version + 1
-             WHERE id = $19 AND version = $20",
+                 restricted = $19::jsonb, version = version + 1
+             WHERE id = $20 AND version = $21",
         )
         .bind(c.identity.given_name.as_str())
         .bind(c.identity.family_name.as_str())
@@ -181,6 +184,7 @@ impl Clients for PgUnit {
         .bind(to_json(&c.pending_extensions))
         .bind(search::sort_key(&c.identity))
         .bind(c.participation.is_active())
+        .bind(c.restricted.as_ref().map(to_json))
         .bind(c.id.as_uuid())
         .bind(c.version)
         .execute(&mut *self.tx)
@@ -260,6 +264,56 @@ impl Clients for PgUnit {
         .await
         .map_err(unique_is_conflict)?;
         Ok(())
+    }
+
+    async fn erase(&mut self, client: ClientId, at: DateTime<Utc>) -> Result<()> {
+        let id = client.as_uuid();
+        for sql in [
+            "DELETE FROM consent_requests WHERE client_id = $1",
+            "DELETE FROM sessions WHERE client_id = $1",
+            "DELETE FROM client_terms WHERE client_id = $1",
+            "DELETE FROM outbox WHERE kind = 'handover' AND message_id IN
+                 (SELECT id FROM outgoing_handovers WHERE client_id = $1)",
+            "DELETE FROM outgoing_handovers WHERE client_id = $1",
+            "UPDATE inbox SET jws = '' WHERE message_id IN (SELECT message_id FROM incoming_handovers WHERE client_id = $1)",
+            "DELETE FROM incoming_handovers WHERE client_id = $1",
+            "DELETE FROM consents WHERE client_id = $1",
+            "DELETE FROM clients WHERE id = $1",
+        ] {
+            sqlx::query(sql).bind(id).execute(&mut *self.tx).await?;
+        }
+        sqlx::query("INSERT INTO erasures (client_id, erased_at) VALUES ($1, $2)")
+            .bind(id)
+            .bind(at)
+            .execute(&mut *self.tx)
+            .await
+            .map_err(unique_is_conflict)?;
+        Ok(())
+    }
+
+    async fn erased(&mut self, client: ClientId) -> Result<Option<DateTime<Utc>>> {
+        Ok(sqlx::query_scalar("SELECT erased_at FROM erasures WHERE client_id = $1")
+            .bind(client.as_uuid())
+            .fetch_optional(&mut *self.tx)
+            .await?)
+    }
+
+    async fn ended_candidates(
+        &mut self,
+        before: NaiveDate,
+        after: Option<ClientId>,
+        limit: u32,
+    ) -> Result<Vec<ClientId>> {
+        let ids: Vec<uuid::Uuid> = sqlx::query_scalar(
+            "SELECT id FROM clients WHERE (status = 'moved-out' OR NOT taking_part OR last_day < $1)
+                 AND ($2::uuid IS NULL OR id > $2) ORDER BY id LIMIT $3",
+        )
+        .bind(before)
+        .bind(after.map(|a| a.as_uuid()))
+        .bind(i64::from(limit))
+        .fetch_all(&mut *self.tx)
+        .await?;
+        Ok(ids.into_iter().map(ClientId::from_uuid).collect())
     }
 
     async fn sessions(&mut self, client: ClientId) -> Result<Vec<CounsellingSession>> {

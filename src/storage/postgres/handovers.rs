@@ -146,8 +146,8 @@ impl Handovers for PgUnit {
         sqlx::query(
             "INSERT INTO incoming_handovers (message_id, sender, received_at, payload, state, decided_by, decided_at,
                  decline_reason, client_id, decision_id, given_name, family_name, date_of_birth, first_session,
-                 last_day, version)
-             VALUES ($1, $2, $3, $4::jsonb, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)",
+                 last_day, version, consent_id)
+             VALUES ($1, $2, $3, $4::jsonb, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)",
         )
         .bind(h.id())
         .bind(h.handover.sender.to_string())
@@ -165,6 +165,7 @@ impl Handovers for PgUnit {
         .bind(case.window.first_session)
         .bind(case.window.last_day)
         .bind(h.version)
+        .bind(case.consent.consent_id.as_uuid())
         .execute(&mut *self.tx)
         .await
         .map_err(unique_is_conflict)?;
@@ -198,6 +199,34 @@ impl Handovers for PgUnit {
         one_row(done)?;
         h.version += 1;
         Ok(())
+    }
+
+    async fn incoming_of_client(&mut self, client: ClientId) -> Result<Vec<IncomingHandover>> {
+        let rows = sqlx::query(&format!(
+            "SELECT {INCOMING} FROM incoming_handovers WHERE client_id = $1 ORDER BY received_at, message_id"
+        ))
+        .bind(client.as_uuid())
+        .fetch_all(&mut *self.tx)
+        .await?;
+        rows.iter().map(incoming_from_row).collect()
+    }
+
+    async fn outgoing_of_client(&mut self, client: ClientId) -> Result<Vec<OutgoingHandover>> {
+        let rows = sqlx::query("SELECT * FROM outgoing_handovers WHERE client_id = $1 ORDER BY created_at, id")
+            .bind(client.as_uuid())
+            .fetch_all(&mut *self.tx)
+            .await?;
+        rows.iter().map(outgoing_from_row).collect()
+    }
+
+    async fn incoming_on_consent(&mut self, consent: ConsentId) -> Result<Vec<IncomingHandover>> {
+        let rows = sqlx::query(&format!(
+            "SELECT {INCOMING} FROM incoming_handovers WHERE consent_id = $1 ORDER BY received_at, message_id"
+        ))
+        .bind(consent.as_uuid())
+        .fetch_all(&mut *self.tx)
+        .await?;
+        rows.iter().map(incoming_from_row).collect()
     }
 
     async fn incoming_page(&mut self, q: &IncomingQuery) -> Result<Vec<IncomingSummary>> {

@@ -13,6 +13,7 @@ mod clients;
 mod consents;
 mod handovers;
 mod inbox;
+mod ledger;
 mod outbox;
 pub mod scratch;
 
@@ -26,7 +27,8 @@ use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
 use sqlx::{Postgres, Transaction};
 
 use super::{
-    Accounts, Audit, Backend, Clients, Consents, Handovers, Inbox, Outbox, Result, Storage, StorageError, UnitOfWork,
+    Accounts, Audit, Backend, Clients, Consents, Handovers, Inbox, Ledger, Outbox, Result, Storage, StorageError,
+    UnitOfWork,
 };
 use crate::domain::OfficeId;
 use crate::domain::delivery::MessageKind;
@@ -130,6 +132,10 @@ impl UnitOfWork for PgUnit {
     }
 
     fn accounts(&mut self) -> &mut dyn Accounts {
+        self
+    }
+
+    fn ledger(&mut self) -> &mut dyn Ledger {
         self
     }
 

@@ -14,6 +14,7 @@ use crate::domain::participation::CounsellingSession;
 use crate::domain::search;
 use crate::domain::{CaseId, ClientId, ClientIdentity, CounsellingWindow, PersonName, Text};
 use crate::storage::{ClientQuery, ClientSummary, Clients, EndingQuery, Result};
+use chrono::{DateTime, NaiveDate, Utc};
 
 fn status_columns(status: &ClientStatus) -> (&'static str, Option<String>, Option<String>) {
     match status {
@@ -59,6 +60,7 @@ fn client_from_row(row: &SqliteRow) -> Result<ClientRecord> {
         household: opt_str(row, "household_id").map(|s| parse_uuid(&s).map(HouseholdId::from_uuid)).transpose()?,
         status: status_of(row)?,
         received_from: opt_str(row, "received_from").map(|s| parse_office(&s)).transpose()?,
+        restricted: opt_str(row, "restricted").map(|s| from_json(&s, "restriction")).transpose()?,
         created_at: parse_ts(row.get("created_at"))?,
         updated_at: parse_ts(row.get("updated_at"))?,
         version: row.get("version"),
@@ -120,8 +122,8 @@ impl Clients for SqliteUnit {
         sqlx::query(
             "INSERT INTO clients (id, case_id, given_name, family_name, date_of_birth, first_session, extensions,
                  last_day, plan, status, moved_to, moved_at, received_from, created_at, updated_at, eligibility,
-                 participation, household_id, pending_extensions, sort_key, taking_part, version)
-             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                 participation, household_id, pending_extensions, sort_key, taking_part, version, restricted)
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         )
         .bind(c.id.to_string())
         .bind(c.case_id.to_string())
@@ -145,6 +147,7 @@ impl Clients for SqliteUnit {
         .bind(search::sort_key(&c.identity))
         .bind(c.participation.is_active())
         .bind(c.version)
+        .bind(c.restricted.as_ref().map(to_json))
         .execute(&mut *self.tx)
         .await
         .map_err(unique_is_conflict)?;
@@ -157,7 +160,7 @@ impl Clients for SqliteUnit {
             "UPDATE clients SET given_name = ?, family_name = ?, date_of_birth = ?, first_session = ?, extensions = ?,
                  last_day = ?, plan = ?, status = ?, moved_to = ?, moved_at = ?, received_from = ?, updated_at = ?,
                  eligibility = ?, participation = ?, household_id = ?, pending_extensions = ?, sort_key = ?,
-                 taking_part = ?, version = version + 1
+                 taking_part = ?, restricted = ?, version = version + 1
              WHERE id = ? AND version = ?",
         )
         .bind(c.identity.given_name.as_str())
@@ -178,6 +181,7 @@ impl Clients for SqliteUnit {
         .bind(to_json(&c.pending_extensions))
         .bind(search::sort_key(&c.identity))
         .bind(c.participation.is_active())
+        .bind(c.restricted.as_ref().map(to_json))
         .bind(c.id.to_string())
         .bind(c.version)
         .execute(&mut *self.tx)
@@ -247,6 +251,57 @@ impl Clients for SqliteUnit {
         .await
         .map_err(unique_is_conflict)?;
         Ok(())
+    }
+
+    async fn erase(&mut self, client: ClientId, at: DateTime<Utc>) -> Result<()> {
+        let id = client.to_string();
+        for sql in [
+            "DELETE FROM consent_requests WHERE client_id = ?",
+            "DELETE FROM sessions WHERE client_id = ?",
+            "DELETE FROM client_terms WHERE client_id = ?",
+            "DELETE FROM outbox WHERE kind = 'handover' AND message_id IN
+                 (SELECT id FROM outgoing_handovers WHERE client_id = ?)",
+            "DELETE FROM outgoing_handovers WHERE client_id = ?",
+            "UPDATE inbox SET jws = '' WHERE message_id IN (SELECT message_id FROM incoming_handovers WHERE client_id = ?)",
+            "DELETE FROM incoming_handovers WHERE client_id = ?",
+            "DELETE FROM consents WHERE client_id = ?",
+            "DELETE FROM clients WHERE id = ?",
+        ] {
+            sqlx::query(sql).bind(&id).execute(&mut *self.tx).await?;
+        }
+        sqlx::query("INSERT INTO erasures (client_id, erased_at) VALUES (?, ?)")
+            .bind(&id)
+            .bind(ts(at))
+            .execute(&mut *self.tx)
+            .await
+            .map_err(unique_is_conflict)?;
+        Ok(())
+    }
+
+    async fn erased(&mut self, client: ClientId) -> Result<Option<DateTime<Utc>>> {
+        let at: Option<String> = sqlx::query_scalar("SELECT erased_at FROM erasures WHERE client_id = ?")
+            .bind(client.to_string())
+            .fetch_optional(&mut *self.tx)
+            .await?;
+        at.map(|s| parse_ts(&s)).transpose()
+    }
+
+    async fn ended_candidates(
+        &mut self,
+        before: NaiveDate,
+        after: Option<ClientId>,
+        limit: u32,
+    ) -> Result<Vec<ClientId>> {
+        let ids: Vec<String> = sqlx::query_scalar(
+            "SELECT id FROM clients WHERE (status = 'moved-out' OR taking_part = 0 OR last_day < ?) AND id > ?
+             ORDER BY id LIMIT ?",
+        )
+        .bind(before.to_string())
+        .bind(after.map_or_else(String::new, |a| a.to_string()))
+        .bind(i64::from(limit))
+        .fetch_all(&mut *self.tx)
+        .await?;
+        ids.iter().map(|s| parse_uuid(s).map(ClientId::from_uuid)).collect()
     }
 
     async fn sessions(&mut self, client: ClientId) -> Result<Vec<CounsellingSession>> {

@@ -150,8 +150,8 @@ impl Handovers for SqliteUnit {
         sqlx::query(
             "INSERT INTO incoming_handovers (message_id, sender, received_at, payload, state, decided_by, decided_at,
                  decline_reason, client_id, decision_id, given_name, family_name, date_of_birth, first_session,
-                 last_day, version)
-             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                 last_day, version, consent_id)
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         )
         .bind(h.id().to_string())
         .bind(h.handover.sender.to_string())
@@ -169,6 +169,7 @@ impl Handovers for SqliteUnit {
         .bind(case.window.first_session.to_string())
         .bind(case.window.last_day.to_string())
         .bind(h.version)
+        .bind(case.consent.consent_id.to_string())
         .execute(&mut *self.tx)
         .await
         .map_err(unique_is_conflict)?;
@@ -202,6 +203,31 @@ impl Handovers for SqliteUnit {
         one_row(done)?;
         h.version += 1;
         Ok(())
+    }
+
+    async fn incoming_of_client(&mut self, client: ClientId) -> Result<Vec<IncomingHandover>> {
+        let rows = sqlx::query("SELECT * FROM incoming_handovers WHERE client_id = ? ORDER BY received_at, message_id")
+            .bind(client.to_string())
+            .fetch_all(&mut *self.tx)
+            .await?;
+        rows.iter().map(incoming_from_row).collect()
+    }
+
+    async fn outgoing_of_client(&mut self, client: ClientId) -> Result<Vec<OutgoingHandover>> {
+        let rows = sqlx::query("SELECT * FROM outgoing_handovers WHERE client_id = ? ORDER BY created_at, id")
+            .bind(client.to_string())
+            .fetch_all(&mut *self.tx)
+            .await?;
+        rows.iter().map(outgoing_from_row).collect()
+    }
+
+    async fn incoming_on_consent(&mut self, consent: crate::domain::ConsentId) -> Result<Vec<IncomingHandover>> {
+        let rows =
+            sqlx::query("SELECT * FROM incoming_handovers WHERE consent_id = ? ORDER BY received_at, message_id")
+                .bind(consent.to_string())
+                .fetch_all(&mut *self.tx)
+                .await?;
+        rows.iter().map(incoming_from_row).collect()
     }
 
     async fn incoming_page(&mut self, q: &IncomingQuery) -> Result<Vec<IncomingSummary>> {

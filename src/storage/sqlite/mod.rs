@@ -10,6 +10,7 @@ mod clients;
 mod consents;
 mod handovers;
 mod inbox;
+mod ledger;
 mod outbox;
 
 use std::str::FromStr;
@@ -24,7 +25,8 @@ use sqlx::{Row, Sqlite, Transaction};
 use uuid::Uuid;
 
 use super::{
-    Accounts, Audit, Backend, Clients, Consents, Handovers, Inbox, Outbox, Result, Storage, StorageError, UnitOfWork,
+    Accounts, Audit, Backend, Clients, Consents, Handovers, Inbox, Ledger, Outbox, Result, Storage, StorageError,
+    UnitOfWork,
 };
 use crate::domain::OfficeId;
 use crate::domain::delivery::MessageKind;
@@ -173,6 +175,10 @@ impl UnitOfWork for SqliteUnit {
     }
 
     fn accounts(&mut self) -> &mut dyn Accounts {
+        self
+    }
+
+    fn ledger(&mut self) -> &mut dyn Ledger {
         self
     }
 
