@@ -241,7 +241,7 @@ impl Server {
         let api = tokio::spawn(serve(
             self.listeners.api,
             Transport::Plain,
-            crate::http::api::router(state),
+            crate::http::api::router(state.clone()).merge(crate::http::pages::router(state)),
             self.api_limits,
             "api",
             token.clone().cancelled_owned(),

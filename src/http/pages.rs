@@ -20,6 +20,17 @@ const MAX_FORM_BYTES: usize = 4096;
 /// Where the withdrawal page is.
 pub const WITHDRAW_PATH: &str = "/consent/withdraw";
 
+/// The client pages, served on the caseworker API listener beside the API (not part of the JSON
+/// API and its OpenAPI document: they answer HTML, failures included).
+pub fn router(state: ApiState) -> axum::Router {
+    use axum::routing::get;
+    axum::Router::new()
+        .route(WITHDRAW_PATH, get(withdraw_page).post(withdraw))
+        .route("/consent/{token}", get(consent_page).post(give_consent))
+        .layer(axum::middleware::from_fn(super::limit_headers))
+        .with_state(state)
+}
+
 /// An HTML page with the headers every client page carries.
 pub fn html(status: StatusCode, page: String) -> Response {
     let mut response = (status, page).into_response();
@@ -79,7 +90,7 @@ fn failed(e: ServiceError) -> Response {
     }
 }
 
-pub async fn consent_page(State(s): State<ApiState>, Path(token): Path<String>) -> Response {
+async fn consent_page(State(s): State<ApiState>, Path(token): Path<String>) -> Response {
     let office = &s.office;
     match office.consent_page(&token).await {
         Ok(page) => {
@@ -89,7 +100,7 @@ pub async fn consent_page(State(s): State<ApiState>, Path(token): Path<String>) 
     }
 }
 
-pub async fn give_consent(State(s): State<ApiState>, Path(token): Path<String>, request: Request) -> Response {
+async fn give_consent(State(s): State<ApiState>, Path(token): Path<String>, request: Request) -> Response {
     let values = match form(request, &["agree", "health"]).await {
         Ok(v) => v,
         Err(r) => return r,
@@ -130,7 +141,7 @@ pub async fn give_consent(State(s): State<ApiState>, Path(token): Path<String>, 
 /// The language a withdrawal page is shown in (a code of `consents/`; German otherwise).
 #[derive(serde::Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct LangQuery {
+struct LangQuery {
     #[serde(default)]
     lang: Option<String>,
 }
@@ -141,13 +152,11 @@ fn page_language(lang: Option<&str>) -> &'static consent_text::Language {
         .expect("the default language has texts")
 }
 
-pub async fn withdraw_page(
-    crate::http::api::extract::Query(q): crate::http::api::extract::Query<LangQuery>,
-) -> Response {
+async fn withdraw_page(crate::http::api::extract::Query(q): crate::http::api::extract::Query<LangQuery>) -> Response {
     html(StatusCode::OK, page_language(q.lang.as_deref()).withdraw_page(WITHDRAW_PATH, None))
 }
 
-pub async fn withdraw(State(s): State<ApiState>, request: Request) -> Response {
+async fn withdraw(State(s): State<ApiState>, request: Request) -> Response {
     let values = match form(request, &["code", "lang"]).await {
         Ok(v) => v,
         Err(r) => return r,

@@ -799,6 +799,77 @@ async fn the_service_answers_as_documented() {
     let listed = d.expect(&im, "GET /api/v1/clients?active_only=true", &[], None, 200).await;
     assert!(listed["items"].as_array().unwrap().iter().all(|c| c["id"] != c1.as_str()));
 
+    // The client's own consent, on the page, in Arabic; the printed form; the consent list.
+    let c6 = id(&d.expect(&im, "POST /api/v1/clients", &[], Some(client_body("Testa", today - days(20))), 201).await);
+    let pages = "POST /api/v1/clients/{id}/consent-pages";
+    let ask = json!({"recipient": HEIDELBERG, "categories": ["identity", "window", "health"], "language": "ar"});
+    let link = d.expect(&im, pages, &[&c6], Some(ask), 201).await;
+    let narrow = json!({"recipient": HEIDELBERG, "categories": ["identity"], "language": "de"});
+    d.problem(&im, pages, &[&c6], Some(narrow), 422, "consent-missing").await;
+    let unknown = json!({"recipient": HEIDELBERG, "categories": ["identity", "window"], "language": "tlh"});
+    d.problem(&im, pages, &[&c6], Some(unknown), 422, "validation-failed").await;
+    let form =
+        "GET /api/v1/clients/{id}/consent-form?recipient=08221000&categories=identity,window,plan:work&language=de";
+    let printed = d.expect(&im, form, &[&c6], None, 200).await;
+    assert!(printed.as_str().unwrap().contains("SHA-256"));
+    let url = format!("{}{}", a.api, link["url"].as_str().unwrap());
+    assert_eq!(d.http.get(&url).send().await.unwrap().status(), 200);
+    let given = d
+        .http
+        .post(&url)
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body("agree=yes&health=yes")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(given.status(), 200);
+    let list = d.expect(&im, "GET /api/v1/clients/{id}/consents", &[&c6], None, 200).await;
+    let on_page = &list["items"][0];
+    assert_eq!(
+        (on_page["method"]["kind"].as_str(), on_page["text"]["language"].as_str()),
+        (Some("on-screen"), Some("ar"))
+    );
+    assert!(on_page["categories"].as_array().unwrap().contains(&json!("health")));
+    let revoked =
+        d.expect(&im, "POST /api/v1/clients/{id}/consents/{consent}/revoke", &[&c6, &id(on_page)], None, 200).await;
+    assert_eq!(revoked["ended"], json!({"kind": "revoked", "by": "im-08111000"}));
+
+    // The ledger, verified here and against what Heidelberg holds of it.
+    let verified = d.expect(&lead, "GET /api/v1/ledger/verify", &[], None, 200).await;
+    assert_eq!((verified["ok"].as_bool(), verified["first_mismatch"].is_null()), (Some(true), true));
+    let with_peers = d.expect(&lead, "GET /api/v1/ledger/verify?peers=true", &[], None, 200).await;
+    let heidelberg = with_peers["peers"].as_array().unwrap().iter().find(|p| p["office"] == HEIDELBERG).unwrap();
+    assert!(heidelberg["heads"].as_u64().unwrap() >= 1, "{with_peers}");
+    d.problem(&lead, "GET /api/v1/ledger/verify?peers=maybe", &[], None, 422, "validation-failed").await;
+
+    // Heidelberg records that the client withdrew there the consent of the declined handover;
+    // Stuttgart, told, records it as withdrawn at another office.
+    let withdraw_here = "POST /api/v1/incoming-handovers/{id}/withdraw-consent";
+    d.expect(&im_b, withdraw_here, &[&h2], None, 202).await;
+    d.problem(&im_b, withdraw_here, &[&h2], None, 409, "consent-withdrawn").await;
+    let start = Instant::now();
+    loop {
+        let c = d.expect(&im, "GET /api/v1/clients/{id}/consents/{consent}", &[&c4, &consent4], None, 200).await;
+        if c["ended"]["via"] == "other-office" {
+            assert_eq!(
+                (c["ended"]["kind"].as_str(), c["ended"]["office"].as_str()),
+                (Some("withdrawn"), Some(HEIDELBERG))
+            );
+            break;
+        }
+        assert!(start.elapsed() < Duration::from_secs(15), "the withdrawal did not arrive: {c}");
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+
+    // The client's rights: the export, and erasure on request by a team lead.
+    let export = d.expect(&im, "GET /api/v1/clients/{id}/export", &[&c6], None, 200).await;
+    assert_eq!(export["ledger"].as_array().unwrap().len(), 2, "{export}");
+    let page = d.expect(&im, "GET /api/v1/clients/{id}/export/page", &[&c6], None, 200).await;
+    assert!(page.as_str().unwrap().contains("Art. 15"));
+    d.expect(&lead, "POST /api/v1/clients/{id}/erasure", &[&c6], None, 200).await;
+    d.problem(&im, "GET /api/v1/clients/{id}", &[&c6], None, 410, "client-erased").await;
+    d.problem(&lead, "POST /api/v1/clients/{id}/erasure", &[&c6], None, 410, "client-erased").await;
+
     // Accounts and sessions.
     let account = json!({"name": "testa.lead", "role": "team-lead", "password": "correct horse battery"});
     d.expect(&admin, "POST /api/v1/accounts", &[], Some(account.clone()), 201).await;

@@ -87,8 +87,6 @@ pub fn router(state: ApiState) -> Router {
         .route("/api/v1/incoming-handovers/{id}/accept", post(accept_incoming))
         .route("/api/v1/incoming-handovers/{id}/decline", post(decline_incoming))
         .route("/api/v1/incoming-handovers/{id}/withdraw-consent", post(consents::withdraw_received))
-        .route("/consent/withdraw", get(super::pages::withdraw_page).post(super::pages::withdraw))
-        .route("/consent/{token}", get(super::pages::consent_page).post(super::pages::give_consent))
         .route("/healthz", get(|| async { "ok" }))
         .route("/api/v1/openapi.json", get(openapi))
         .fallback(|| async { Problem::new(ProblemType::NotFound) })
