@@ -6,6 +6,7 @@ mod harness;
 mod accounts;
 mod caseworker;
 mod chain;
+mod consent;
 mod doors;
 mod federation_checks;
 mod handover;
