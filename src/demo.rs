@@ -43,6 +43,8 @@ pub struct DemoOffice {
     pub database: String,
     /// The clock the office reads (shared by all offices started together).
     pub clock: Clock,
+    /// The office itself, for use cases that have no HTTP door (the retention sweep).
+    pub office: std::sync::Arc<crate::service::Office>,
     shutdown: Option<tokio::sync::oneshot::Sender<()>>,
     task: Option<tokio::task::JoinHandle<Result<(), crate::server::ServerError>>>,
 }
@@ -58,6 +60,7 @@ impl DemoOffice {
             token: token.to_owned(),
             database: self.database.clone(),
             clock: self.clock.clone(),
+            office: self.office.clone(),
             shutdown: None,
             task: None,
         }
@@ -124,6 +127,7 @@ pub async fn start_dev_offices(
         let api = format!("http://{}", server.api_addr()?);
         let federation = format!("https://127.0.0.1:{}", server.federation_addr()?.port());
         let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+        let office = server.office();
         let task = tokio::spawn(server.run(async move {
             let _ = rx.await;
         }));
@@ -135,6 +139,7 @@ pub async fn start_dev_offices(
             token: dev::dev_token(config.office.id.as_str()),
             database: config.database.url.clone(),
             clock: clock.clone(),
+            office,
             shutdown: Some(tx),
             task: Some(task),
         });

@@ -11,6 +11,7 @@ mod doors;
 mod federation_checks;
 mod handover;
 mod invariants;
+mod ledger;
 mod openapi;
 mod sender;
 mod startup;
