@@ -193,11 +193,11 @@ pub async fn run(cli: Cli) -> ExitCode {
             let result = async {
                 let office = office_of(&config).await?;
                 println!("Erasing personal data whose retention period has passed ...");
-                let n = office
-                    .erase_expired(&|id| println!("  erased client record {id}"))
-                    .await
-                    .map_err(|e| e.to_string())?;
-                println!("Done: {n} client record(s) erased.");
+                let n = office.erase_expired(&|what| println!("  erased {what}")).await.map_err(|e| e.to_string())?;
+                println!(
+                    "Done: {} client record(s) and {} received handover(s) never taken over erased.",
+                    n.clients, n.received_handovers
+                );
                 Ok::<_, String>(())
             }
             .await;

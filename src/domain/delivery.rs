@@ -395,6 +395,13 @@ impl IncomingHandover {
         Ok(())
     }
 
+    /// Whether the retention period has passed for a handover never taken over (declined, or
+    /// withdrawn before a decision): counted from its receipt.
+    pub fn retention_passed(&self, today: chrono::NaiveDate, retention_days: i64) -> bool {
+        matches!(self.state, IncomingState::Declined | IncomingState::Withdrawn)
+            && super::time::german_date(self.received_at) + chrono::Duration::days(retention_days) < today
+    }
+
     /// Received → withdrawn: its consent was withdrawn before a decision.
     pub fn withdrawn(&mut self) -> Result<(), DomainError> {
         self.ensure_undecided("withdraw")?;

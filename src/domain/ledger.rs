@@ -114,8 +114,16 @@ pub enum EntryKind {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         sender_head: Option<LedgerHead>,
     },
-    /// The personal data of a client record was erased; its entries stay, without it.
-    Erased { client_id: ClientId, erased_by: String, reason: ErasureReason },
+    /// Personal data was erased: of a client record (`client_id`), or of a received handover
+    /// that was never taken over (`handover_id`); the entries about it stay, without it.
+    Erased {
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        client_id: Option<ClientId>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        handover_id: Option<Uuid>,
+        erased_by: String,
+        reason: ErasureReason,
+    },
 }
 
 /// Why a client's personal data was erased.
@@ -158,9 +166,8 @@ impl EntryKind {
             Self::ConsentGiven { client_id, .. }
             | Self::ConsentWithdrawn { client_id, .. }
             | Self::ConsentRevoked { client_id, .. }
-            | Self::ConsentExpired { client_id, .. }
-            | Self::Erased { client_id, .. } => Some(*client_id),
-            Self::BasisWithdrawn { client_id, .. } => *client_id,
+            | Self::ConsentExpired { client_id, .. } => Some(*client_id),
+            Self::BasisWithdrawn { client_id, .. } | Self::Erased { client_id, .. } => *client_id,
             Self::BasisReceived { .. } | Self::WithdrawalReceived { .. } => None,
         }
     }

@@ -87,7 +87,8 @@ impl Office {
         }
         tx.clients().erase(id, now).await?;
         let kind = EntryKind::Erased {
-            client_id: id,
+            client_id: Some(id),
+            handover_id: None,
             erased_by: author.account.clone(),
             reason: ErasureReason::ClientRequest,
         };
@@ -99,13 +100,14 @@ impl Office {
     }
 
     /// Erases the personal data of every client whose case ended here more than the retention
-    /// period ago (and who has no open handover). `progress` hears each erasure. Returns how many
-    /// records were erased.
-    pub async fn erase_expired(&self, progress: &(dyn Fn(ClientId) + Sync)) -> Result<usize> {
+    /// period ago (and who has no open handover), and every received handover never taken over
+    /// (declined, or withdrawn before a decision) received more than the retention period ago.
+    /// `progress` hears each erasure ("client record <id>", "received handover <id>").
+    pub async fn erase_expired(&self, progress: &(dyn Fn(&str) + Sync)) -> Result<Erased> {
         let today = self.clock().today();
         let days = self.settings.retention.num_days();
         let before = today - chrono::Duration::days(days);
-        let mut erased = 0;
+        let mut erased = Erased::default();
         let mut after = None;
         loop {
             let candidates = self.storage.read().await?.clients().ended_candidates(before, after, 100).await?;
@@ -120,7 +122,8 @@ impl Office {
                 }
                 tx.clients().erase(id, now).await?;
                 let kind = EntryKind::Erased {
-                    client_id: id,
+                    client_id: Some(id),
+                    handover_id: None,
                     erased_by: RETENTION_ACCOUNT.to_owned(),
                     reason: ErasureReason::RetentionEnded,
                 };
@@ -129,10 +132,49 @@ impl Office {
                     .append(&[AuditEntry::new(now, RETENTION_ACCOUNT, Access::Write, "erasure", Some(id))])
                     .await?;
                 tx.commit().await?;
-                erased += 1;
-                progress(id);
+                erased.clients += 1;
+                progress(&format!("client record {id}"));
+            }
+        }
+        // Received handovers never taken over: the query finds candidates, the domain decides.
+        let cutoff = self.now() - self.settings.retention;
+        loop {
+            let candidates = self.storage.read().await?.handovers().closed_incoming_before(cutoff, 100).await?;
+            let mut progressed = false;
+            for id in candidates {
+                let now = self.now();
+                let mut tx = self.begin().await?;
+                let Some(h) = tx.handovers().incoming(id).await? else { continue };
+                if !h.retention_passed(today, days) {
+                    continue;
+                }
+                tx.handovers().erase_incoming(id).await?;
+                let kind = EntryKind::Erased {
+                    client_id: None,
+                    handover_id: Some(id),
+                    erased_by: RETENTION_ACCOUNT.to_owned(),
+                    reason: ErasureReason::RetentionEnded,
+                };
+                append(&mut tx, now, kind).await?;
+                let mut entry = AuditEntry::new(now, RETENTION_ACCOUNT, Access::Write, "incoming-erasure", None);
+                entry.subjects = vec![id];
+                tx.audit().append(&[entry]).await?;
+                tx.commit().await?;
+                erased.received_handovers += 1;
+                progressed = true;
+                progress(&format!("received handover {id}"));
+            }
+            if !progressed {
+                break;
             }
         }
         Ok(erased)
     }
+}
+
+/// What a retention run erased.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Erased {
+    pub clients: usize,
+    pub received_handovers: usize,
 }

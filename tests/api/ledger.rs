@@ -7,6 +7,7 @@ use reqwest::Method;
 use serde_json::{Value, json};
 use staffel::demo::{Caseworker, DemoOffice};
 use staffel::domain::ledger::{EntryKind, LedgerEntry, LedgerHead};
+use staffel::service::rights::Erased;
 
 use crate::consent::{confirm, consents, open_page, verify};
 use crate::harness::*;
@@ -202,23 +203,43 @@ async fn after_the_retention_period_personal_data_is_erased_and_the_ledger_still
     let staying = start_client(&cw, a).await;
     let staying = staying["id"].as_str().unwrap().to_owned();
 
-    // 30 days after the move: not yet. 31 days after: the moved client's data goes.
+    // A third client's handover Heidelberg declines: its case data there is never taken over.
+    let declined = start_client(&cw, a).await;
+    let declined = declined["id"].as_str().unwrap().to_owned();
+    let h = send_handover(&cw, a, b, &declined, json!(["identity", "window"])).await;
+    let reason = json!({"reason": "No capacity"});
+    cw.expect(b, Method::POST, &format!("/api/v1/incoming-handovers/{h}/decline"), Some(reason), 200).await.unwrap();
+
+    // 30 days later: not yet. 31 days later: the moved client's data goes at Stuttgart, the
+    // declined handover's at Heidelberg.
     fed.clock.advance(chrono::Duration::days(30));
-    assert_eq!(a.office.erase_expired(&|_| {}).await.unwrap(), 0);
+    assert_eq!(a.office.erase_expired(&|_| {}).await.unwrap(), Erased::default());
+    assert_eq!(b.office.erase_expired(&|_| {}).await.unwrap(), Erased::default());
     fed.clock.advance(chrono::Duration::days(1));
     let erased = std::sync::Mutex::new(Vec::new());
-    assert_eq!(a.office.erase_expired(&|id| erased.lock().unwrap().push(id.to_string())).await.unwrap(), 1);
-    assert_eq!(*erased.lock().unwrap(), vec![moving.clone()]);
+    let counted = a.office.erase_expired(&|what| erased.lock().unwrap().push(what.to_owned())).await.unwrap();
+    assert_eq!(counted, Erased { clients: 1, received_handovers: 0 });
+    assert_eq!(*erased.lock().unwrap(), vec![format!("client record {moving}")]);
     let (status, problem) = cw.call(a, Method::GET, &format!("/api/v1/clients/{moving}"), None).await.unwrap();
     assert_eq!((status, problem["type"].as_str().unwrap()), (410, "urn:staffel:problem:client-erased"));
     cw.expect(a, Method::GET, &format!("/api/v1/clients/{staying}"), None, 200).await.unwrap();
+    let at_b = b.office.erase_expired(&|_| {}).await.unwrap();
+    assert_eq!(at_b, Erased { clients: 0, received_handovers: 1 });
+    let (status, _) = cw.call(b, Method::GET, &format!("/api/v1/incoming-handovers/{h}"), None).await.unwrap();
+    assert_eq!(status, 404);
+    let vb = verify(&cw, b, false).await;
+    assert_eq!(
+        (vb["ok"].as_bool(), vb["verified"].as_u64()),
+        (Some(true), Some(3)),
+        "basis received twice, erased: {vb}"
+    );
 
     // What stays: the ledger, verifiable, with the erasure in it; no name in it.
     let v = verify(&cw, a, false).await;
-    assert_eq!((v["ok"].as_bool(), v["verified"].as_u64()), (Some(true), Some(2)), "{v}");
+    assert_eq!((v["ok"].as_bool(), v["verified"].as_u64()), (Some(true), Some(3)), "{v}");
     let rows =
         staffel::storage::open(&a.database).await.unwrap().read().await.unwrap().ledger().rows(0, 10).await.unwrap();
-    assert_eq!(rows.iter().map(|r| r.kind.as_str()).collect::<Vec<_>>(), ["consent-given", "erased"]);
+    assert_eq!(rows.iter().map(|r| r.kind.as_str()).collect::<Vec<_>>(), ["consent-given", "consent-given", "erased"]);
     assert!(rows.iter().all(|r| !r.canonical.contains("Testa") && !r.canonical.contains("Beispiel")));
     fed.stop().await;
 }

@@ -1,6 +1,7 @@
 //! Handovers sent and received, on PostgreSQL.
 
 use async_trait::async_trait;
+use chrono::{DateTime, Utc};
 use sqlx::Row;
 use sqlx::postgres::PgRow;
 use uuid::Uuid;
@@ -217,6 +218,23 @@ impl Handovers for PgUnit {
             .fetch_all(&mut *self.tx)
             .await?;
         rows.iter().map(outgoing_from_row).collect()
+    }
+
+    async fn closed_incoming_before(&mut self, before: DateTime<Utc>, limit: u32) -> Result<Vec<Uuid>> {
+        Ok(sqlx::query_scalar(
+            "SELECT message_id FROM incoming_handovers WHERE state IN ('declined', 'withdrawn') AND received_at < $1
+             ORDER BY received_at, message_id LIMIT $2",
+        )
+        .bind(before)
+        .bind(i64::from(limit))
+        .fetch_all(&mut *self.tx)
+        .await?)
+    }
+
+    async fn erase_incoming(&mut self, id: Uuid) -> Result<()> {
+        sqlx::query("UPDATE inbox SET jws = '' WHERE message_id = $1").bind(id).execute(&mut *self.tx).await?;
+        sqlx::query("DELETE FROM incoming_handovers WHERE message_id = $1").bind(id).execute(&mut *self.tx).await?;
+        Ok(())
     }
 
     async fn incoming_on_consent(&mut self, consent: ConsentId) -> Result<Vec<IncomingHandover>> {

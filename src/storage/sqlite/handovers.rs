@@ -1,6 +1,7 @@
 //! Handovers sent and received, on SQLite.
 
 use async_trait::async_trait;
+use chrono::{DateTime, Utc};
 use sqlx::Row;
 use sqlx::sqlite::SqliteRow;
 use uuid::Uuid;
@@ -219,6 +220,25 @@ impl Handovers for SqliteUnit {
             .fetch_all(&mut *self.tx)
             .await?;
         rows.iter().map(outgoing_from_row).collect()
+    }
+
+    async fn closed_incoming_before(&mut self, before: DateTime<Utc>, limit: u32) -> Result<Vec<Uuid>> {
+        let ids: Vec<String> = sqlx::query_scalar(
+            "SELECT message_id FROM incoming_handovers WHERE state IN ('declined', 'withdrawn') AND received_at < ?
+             ORDER BY received_at, message_id LIMIT ?",
+        )
+        .bind(ts(before))
+        .bind(i64::from(limit))
+        .fetch_all(&mut *self.tx)
+        .await?;
+        ids.iter().map(|s| parse_uuid(s)).collect()
+    }
+
+    async fn erase_incoming(&mut self, id: Uuid) -> Result<()> {
+        let id = id.to_string();
+        sqlx::query("UPDATE inbox SET jws = '' WHERE message_id = ?").bind(&id).execute(&mut *self.tx).await?;
+        sqlx::query("DELETE FROM incoming_handovers WHERE message_id = ?").bind(&id).execute(&mut *self.tx).await?;
+        Ok(())
     }
 
     async fn incoming_on_consent(&mut self, consent: crate::domain::ConsentId) -> Result<Vec<IncomingHandover>> {
