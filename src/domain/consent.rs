@@ -395,7 +395,7 @@ impl ConsentBasis {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
 
     /// A fixed instant: the tests never read the system clock.
@@ -403,16 +403,16 @@ mod tests {
         "2026-11-20T10:00:00Z".parse().unwrap()
     }
 
-    /// How the consent of these tests was given.
-    fn form() -> crate::domain::consent::ConsentForm {
-        crate::domain::consent::ConsentForm {
-            text: crate::domain::consent::ConsentText {
+    /// How the consent of the domain's tests was given: on screen, with a text of the tests.
+    pub(crate) fn form() -> ConsentForm {
+        ConsentForm {
+            text: ConsentText {
                 id: "staffel-handover-consent".into(),
                 version: "1".into(),
                 language: "de".into(),
                 sha256: "ab".repeat(32),
             },
-            method: crate::domain::consent::ConsentMethod::OnScreen,
+            method: ConsentMethod::OnScreen,
             expires_at: None,
         }
     }

@@ -132,20 +132,7 @@ mod tests {
     fn at() -> DateTime<Utc> {
         "2026-11-20T10:00:00Z".parse().unwrap()
     }
-
-    /// How the consent of these tests was given.
-    fn form() -> crate::domain::consent::ConsentForm {
-        crate::domain::consent::ConsentForm {
-            text: crate::domain::consent::ConsentText {
-                id: "staffel-handover-consent".into(),
-                version: "1".into(),
-                language: "de".into(),
-                sha256: "ab".repeat(32),
-            },
-            method: crate::domain::consent::ConsentMethod::OnScreen,
-            expires_at: None,
-        }
-    }
+    use crate::domain::consent::tests::form;
     use crate::domain::plan::{Author, GoalDraft};
     use crate::domain::{ClientId, ExtensionGrounds, ExtensionReason, PersonName, Responsible, Text};
 

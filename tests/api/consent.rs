@@ -190,15 +190,12 @@ async fn withdrawn_after_acceptance_the_record_is_restricted_until_the_client_co
     let consent = consents(&cw, a, cid).await[0]["id"].as_str().unwrap().to_owned();
     let withdraw = format!("/api/v1/clients/{cid}/consents/{consent}/withdraw");
     cw.expect(a, Method::POST, &withdraw, None, 200).await.unwrap();
-    let start = std::time::Instant::now();
-    let restricted = loop {
-        let r = cw.expect(b, Method::GET, &format!("/api/v1/clients/{bid}"), None, 200).await.unwrap();
-        if !r["restricted"].is_null() {
-            break r;
-        }
-        assert!(start.elapsed() < Duration::from_secs(20), "not restricted: {r}");
-        tokio::time::sleep(Duration::from_millis(25)).await;
-    };
+    let record = format!("/api/v1/clients/{bid}");
+    let restricted = eventually("the record restricted at Heidelberg", || async {
+        let r = cw.expect(b, Method::GET, &record, None, 200).await.unwrap();
+        (!r["restricted"].is_null()).then_some(r)
+    })
+    .await;
     assert_eq!(restricted["restricted"]["consent_id"], consent.as_str());
     assert_eq!(restricted["restricted"]["from"], STUTTGART);
     let session = json!({"date": today(), "note": "Kept, not changed"});
@@ -253,17 +250,13 @@ async fn across_three_offices_a_withdrawal_reaches_exactly_the_office_that_recei
     cw.expect(c, Method::POST, &format!("/api/v1/incoming-handovers/{h2}/withdraw-consent"), None, 202).await.unwrap();
     let restricted = cw.expect(c, Method::GET, &format!("/api/v1/clients/{cid_c}"), None, 200).await.unwrap();
     assert_eq!(restricted["restricted"]["consent_id"], consent2.as_str());
-    let start = std::time::Instant::now();
-    loop {
-        let c2 =
-            cw.expect(b, Method::GET, &format!("/api/v1/clients/{bid}/consents/{consent2}"), None, 200).await.unwrap();
-        if c2["ended"]["via"] == "other-office" {
-            assert_eq!(c2["ended"]["office"], FREIBURG);
-            break;
-        }
-        assert!(start.elapsed() < Duration::from_secs(20), "{c2}");
-        tokio::time::sleep(Duration::from_millis(25)).await;
-    }
+    let consent2_path = format!("/api/v1/clients/{bid}/consents/{consent2}");
+    let c2 = eventually("consent 2 withdrawn at Heidelberg", || async {
+        let c2 = cw.expect(b, Method::GET, &consent2_path, None, 200).await.unwrap();
+        (c2["ended"]["via"] == "other-office").then_some(c2)
+    })
+    .await;
+    assert_eq!(c2["ended"]["office"], FREIBURG);
 
     // The ledgers agree: Stuttgart given + withdrawn (code), nothing about consent 2; every
     // chain verifies, and so do the heads each office holds of the others'.
@@ -278,13 +271,10 @@ async fn across_three_offices_a_withdrawal_reaches_exactly_the_office_that_recei
 
 /// Polls the export of `client` at `at` until its ledger has an entry of `kind`.
 async fn wait_for_ledger(cw: &Caseworker, at: &DemoOffice, client: &str, kind: &str) -> Value {
-    let start = std::time::Instant::now();
-    loop {
-        let export = cw.expect(at, Method::GET, &format!("/api/v1/clients/{client}/export"), None, 200).await.unwrap();
-        if export["ledger"].as_array().unwrap().iter().any(|e| e["entry"]["kind"] == kind) {
-            return export;
-        }
-        assert!(start.elapsed() < Duration::from_secs(20), "no {kind} entry: {export}");
-        tokio::time::sleep(Duration::from_millis(25)).await;
-    }
+    let path = format!("/api/v1/clients/{client}/export");
+    eventually(&format!("a {kind} entry"), || async {
+        let export = cw.expect(at, Method::GET, &path, None, 200).await.unwrap();
+        export["ledger"].as_array().unwrap().iter().any(|e| e["entry"]["kind"] == kind).then_some(export)
+    })
+    .await
 }

@@ -469,6 +469,22 @@ pub async fn send_handover(
     id
 }
 
+/// Polls `probe` every 25 ms until it gives a value; fails naming `what` after 20 s.
+pub async fn eventually<T, F, Fut>(what: &str, mut probe: F) -> T
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Option<T>>,
+{
+    let start = std::time::Instant::now();
+    loop {
+        if let Some(value) = probe().await {
+            return value;
+        }
+        assert!(start.elapsed() < Duration::from_secs(20), "not within 20 s: {what}");
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+}
+
 pub async fn stop_all(offices: Vec<DemoOffice>) {
     for o in offices {
         o.stop().await.unwrap();
