@@ -63,7 +63,11 @@ pub struct PrivacyConfig {
 
 impl Default for PrivacyConfig {
     fn default() -> Self {
-        Self { withdraw_url: None, consent_link_minutes: 30, retention_days: 1095 }
+        Self {
+            withdraw_url: None,
+            consent_link_minutes: crate::domain::consent_request::DEFAULT_VALIDITY.num_minutes() as u32,
+            retention_days: 1095,
+        }
     }
 }
 

@@ -9,6 +9,9 @@ ALTER TABLE consents
     ADD COLUMN expires_at timestamptz,
     ADD COLUMN ended jsonb,
     ADD COLUMN withdrawal_code_sha256 text;
+-- Consents withdrawn before this migration: withdrawn at the office (who recorded it is not known).
+UPDATE consents SET ended = '{"kind":"withdrawn","via":"office","recorded_by":"(before the ledger)"}'
+    WHERE withdrawn_at IS NOT NULL;
 CREATE UNIQUE INDEX consents_withdrawal_code ON consents (withdrawal_code_sha256)
     WHERE withdrawal_code_sha256 IS NOT NULL;
 

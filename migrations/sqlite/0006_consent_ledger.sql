@@ -12,6 +12,9 @@ ALTER TABLE consents ADD COLUMN text_sha256 TEXT NOT NULL DEFAULT '';
 ALTER TABLE consents ADD COLUMN method TEXT NOT NULL DEFAULT '{"kind":"on-screen"}';
 ALTER TABLE consents ADD COLUMN expires_at TEXT;
 ALTER TABLE consents ADD COLUMN ended TEXT;
+-- Consents withdrawn before this migration: withdrawn at the office (who recorded it is not known).
+UPDATE consents SET ended = '{"kind":"withdrawn","via":"office","recorded_by":"(before the ledger)"}'
+    WHERE withdrawn_at IS NOT NULL;
 ALTER TABLE consents ADD COLUMN withdrawal_code_sha256 TEXT;
 CREATE UNIQUE INDEX consents_withdrawal_code ON consents (withdrawal_code_sha256)
     WHERE withdrawal_code_sha256 IS NOT NULL;

@@ -172,10 +172,6 @@ fn area_key(area: &GoalArea) -> String {
 }
 
 impl Language {
-    pub fn code(&self) -> &'static str {
-        self.code
-    }
-
     fn text(&self, key: &str) -> &str {
         debug_assert!(KEYS.contains(&key), "unknown consent text key {key}");
         self.texts.get(key).map_or("", String::as_str)
@@ -483,7 +479,7 @@ pub fn link_invalid_page() -> String {
          <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n<title>{}</title>\n\
          <style>\n{CSS}</style>\n</head>\n<body>\n<main>\n",
         DEFAULT_LANGUAGE,
-        language(DEFAULT_LANGUAGE).map_or("", |l| l.text("link_invalid_title")),
+        escape(language(DEFAULT_LANGUAGE).map_or("", |l| l.text("link_invalid_title"))),
     );
     for l in LANGUAGES.iter() {
         let dir = if l.rtl() { "rtl" } else { "ltr" };

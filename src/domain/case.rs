@@ -154,9 +154,12 @@ impl ClientRecord {
         Ok(())
     }
 
-    /// The receiving office accepted the handover: the record here is closed.
+    /// The receiving office accepted the handover: the record here is closed. (Also when its
+    /// processing was restricted after the handover left: the case is the receiver's now.)
     pub fn move_out(&mut self, to: OfficeId, at: DateTime<Utc>, now: DateTime<Utc>) -> Result<(), DomainError> {
-        self.ensure_active()?;
+        if let ClientStatus::MovedOut { .. } = self.status {
+            return Err(DomainError::ClientMovedOut);
+        }
         self.status = ClientStatus::MovedOut { to, at };
         self.updated_at = now;
         Ok(())

@@ -259,6 +259,7 @@ impl ConsentGrant {
             Some(ConsentEnd::Withdrawn(_)) => return Err(DomainError::ConsentWithdrawn),
             Some(ConsentEnd::Revoked { .. }) => return Err(DomainError::ConsentRevoked),
             Some(ConsentEnd::Expired) => return Err(DomainError::ConsentExpired),
+            None if self.withdrawn_at.is_some() => return Err(DomainError::ConsentWithdrawn),
             None => {}
         }
         if self.expires_at.is_some_and(|e| now >= e) {
@@ -276,7 +277,8 @@ impl ConsentGrant {
             legal_bases: self.legal_bases.clone(),
             given_at: self.given_at,
             witnessed_by: self.witnessed_by.clone(),
-            text: Some(self.text.clone()),
+            // A consent recorded before texts were kept (migrated) has no text to state.
+            text: (!self.text.sha256.is_empty()).then(|| self.text.clone()),
         }
     }
 

@@ -395,10 +395,10 @@ impl IncomingHandover {
         Ok(())
     }
 
-    /// Whether the retention period has passed for a handover never taken over (declined, or
-    /// withdrawn before a decision): counted from its receipt.
+    /// Whether the retention period has passed for a handover not taken over (declined,
+    /// withdrawn before a decision, or never decided): counted from its receipt.
     pub fn retention_passed(&self, today: chrono::NaiveDate, retention_days: i64) -> bool {
-        matches!(self.state, IncomingState::Declined | IncomingState::Withdrawn)
+        self.state != IncomingState::Accepted
             && super::time::german_date(self.received_at) + chrono::Duration::days(retention_days) < today
     }
 

@@ -15,7 +15,7 @@
 
 use std::collections::BTreeSet;
 
-use chrono::{DateTime, NaiveDate, Utc};
+use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use uuid::Uuid;
@@ -65,6 +65,7 @@ pub enum EntryKind {
         /// Always `continue-counselling`: the one purpose a consent is given for.
         purpose: String,
         recipient: OfficeId,
+        #[serde(with = "by_name")]
         categories: BTreeSet<DataCategory>,
         legal_bases: BTreeSet<LegalBasis>,
         text: ConsentText,
@@ -84,6 +85,7 @@ pub enum EntryKind {
         consent_id: ConsentId,
         from: OfficeId,
         handover_id: Uuid,
+        #[serde(with = "by_name")]
         categories: BTreeSet<DataCategory>,
         legal_bases: BTreeSet<LegalBasis>,
         #[serde(with = "crate::domain::time::ts")]
@@ -124,6 +126,26 @@ pub enum EntryKind {
         erased_by: String,
         reason: ErasureReason,
     },
+}
+
+/// Data categories as an entry writes them: sorted by their names (as strings), so that another
+/// implementation writes the same array. (Legal bases sort the same way by their derived order.)
+mod by_name {
+    use std::collections::BTreeSet;
+
+    use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+    use crate::domain::DataCategory;
+
+    pub fn serialize<S: Serializer>(categories: &BTreeSet<DataCategory>, s: S) -> Result<S::Ok, S::Error> {
+        let mut names: Vec<String> = categories.iter().map(ToString::to_string).collect();
+        names.sort();
+        names.serialize(s)
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<BTreeSet<DataCategory>, D::Error> {
+        BTreeSet::deserialize(d)
+    }
 }
 
 /// Why a client's personal data was erased.
@@ -352,11 +374,6 @@ pub fn check_heads<'a>(
     Ok(())
 }
 
-/// A signed paper form's date and the day it is recorded: the form may be signed before.
-pub fn signed_not_after(signed_on: NaiveDate, today: NaiveDate) -> bool {
-    signed_on <= today
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -383,6 +400,27 @@ mod tests {
             witnessed_by: "im".into(),
             expires_at: None,
         }
+    }
+
+    #[test]
+    fn categories_are_written_sorted_by_name() {
+        let mut kind = given(ClientId::new());
+        if let EntryKind::ConsentGiven { categories, .. } = &mut kind {
+            *categories = [
+                DataCategory::Health,
+                DataCategory::Identity,
+                DataCategory::Plan(super::super::GoalArea::Work),
+                DataCategory::Plan(super::super::GoalArea::Housing),
+            ]
+            .into();
+        }
+        let entry = LedgerEntry::next(&LedgerHead::empty(), at(), kind);
+        assert!(
+            entry.canonical.contains(r#""categories":["health","identity","plan:housing","plan:work"]"#),
+            "{}",
+            entry.canonical
+        );
+        assert_eq!(check(&entry, &LedgerHead::empty()), Ok(()));
     }
 
     #[test]
@@ -424,8 +462,8 @@ mod tests {
         assert_eq!(verify(&changed), Err(ChainBreak::HashMismatch { seq: 2 }));
         // Rewritten with its hash recomputed: the next entry's `prev` gives it away.
         let mut changed = chain.clone();
-        changed[1].hash = crate::digest::sha256_hex(changed[1].canonical.replace("window", "health").as_bytes());
-        changed[1].canonical = changed[1].canonical.replace("window", "health");
+        changed[1].hash = crate::digest::sha256_hex(changed[1].canonical.replace("window", "plan:work").as_bytes());
+        changed[1].canonical = changed[1].canonical.replace("window", "plan:work");
         assert_eq!(verify(&changed), Err(ChainBreak::ColumnsDiffer { seq: 2 }));
         changed[1].kind = EntryKind::from_canonical(&changed[1].canonical).unwrap();
         assert_eq!(verify(&changed), Err(ChainBreak::PrevMismatch { seq: 3 }));

@@ -30,6 +30,33 @@ pub(crate) async fn append(tx: &mut Box<dyn UnitOfWork>, at: DateTime<Utc>, kind
     Ok(entry)
 }
 
+/// Restricts processing of a record (GDPR Art. 18) because the consent it was taken over on (or
+/// the one it continues on here) ended: the record, and a handover of it not yet delivered is
+/// cancelled (restricted data is not handed on). Returns whether the record was restricted now.
+pub(crate) async fn restrict_record(
+    tx: &mut Box<dyn UnitOfWork>,
+    record: &mut crate::domain::case::ClientRecord,
+    consent: ConsentId,
+    from: OfficeId,
+    now: DateTime<Utc>,
+) -> Result<bool> {
+    if !record.restrict(consent, from, now) {
+        return Ok(false);
+    }
+    tx.clients().update(record).await?;
+    if let Some(mut open) = tx.handovers().open_outgoing(record.id).await? {
+        if open.cancel(now).is_ok() {
+            tx.handovers().update_outgoing(&mut open).await?;
+            if let Some(mut message) = tx.outbox().get(open.id).await? {
+                if message.cancel(now, "client restricted") {
+                    tx.outbox().update(&mut message).await?;
+                }
+            }
+        }
+    }
+    Ok(true)
+}
+
 /// A consent page just opened: the link's secret token (shown once, never stored) and the page.
 pub struct ConsentLink {
     pub token: String,
@@ -189,6 +216,10 @@ impl Office {
             .ok_or(ServiceError::Domain(DomainError::ConsentLinkExpired))?;
         request.ensure_open(now)?;
         let mut record = load(&mut tx, request.ask.client).await?;
+        if request.ask.recipient != self.id {
+            // Moved out or restricted since the page was opened: no consent to hand it on.
+            record.ensure_active()?;
+        }
         let language = language(&request.ask.language)?;
         let statement = self.statement(language, &request.ask);
         let form = ConsentForm {
@@ -323,7 +354,13 @@ impl Office {
         let statement = self.statement(lang, &ask);
         let mut tx = self.begin().await?;
         let mut record = load(&mut tx, client).await?;
-        if ask.recipient != self.id {
+        if ask.recipient == self.id {
+            if record.restricted.is_none() {
+                return Err(ServiceError::State(
+                    "a consent to this office is recorded only while processing is restricted",
+                ));
+            }
+        } else {
             record.ensure_active()?;
         }
         let form = ConsentForm {
@@ -389,6 +426,10 @@ impl Office {
     /// The client withdraws with the code of their receipt, without an account.
     pub async fn withdraw_with_code(&self, typed: &str) -> Result<CodeWithdrawal> {
         let Some(code) = WithdrawalCode::parse(typed) else { return Ok(CodeWithdrawal::Unknown) };
+        // An unknown code costs a read, never the writer's lock.
+        if self.storage.read().await?.consents().by_withdrawal_code(&code.digest()).await?.is_none() {
+            return Ok(CodeWithdrawal::Unknown);
+        }
         let now = self.now();
         let mut tx = self.begin().await?;
         let Some(mut grant) = tx.consents().by_withdrawal_code(&code.digest()).await? else {
@@ -446,6 +487,12 @@ impl Office {
                 tx.handovers().update_outgoing(&mut handover).await?;
             }
         }
+        // A consent to counselling going on here (it lifted a restriction) ended: restricted again.
+        if grant.recipient == self.id {
+            if let Some(mut record) = tx.clients().get(grant.client).await? {
+                restrict_record(tx, &mut record, grant.id, self.id, now).await?;
+            }
+        }
         if !reached.is_empty() && told_by != Some(grant.recipient) {
             let withdrawn_at = grant.withdrawn_at.unwrap_or(now);
             let message = self.withdrawal(grant.recipient, grant.id, withdrawn_at, reached, entry.head(), now);
@@ -470,7 +517,8 @@ impl Office {
             sender: self.id,
             receiver: to,
             issued_at: now,
-            expires_at: now + self.settings.message_ttl,
+            // As long as any receiver accepts: a withdrawal must not be given up early.
+            expires_at: now + super::inbound::MAX_LIFETIME,
             consent_id,
             withdrawn_at,
             handover_ids,
@@ -490,6 +538,8 @@ impl Office {
         let handover = tx.handovers().incoming(incoming).await?.ok_or(ServiceError::NotFound("handover"))?;
         let consent_id = handover.handover.case.consent.consent_id;
         let from = handover.handover.sender;
+        // The ledger's lock first (PostgreSQL): two recordings of the same withdrawal are serial.
+        tx.ledger().head().await?;
         let known = tx.ledger().of_consent(consent_id).await?;
         if known.iter().any(|row| row.kind == "basis-withdrawn" || row.kind == "withdrawal-received") {
             return Err(ServiceError::Domain(DomainError::ConsentWithdrawn));
@@ -506,9 +556,7 @@ impl Office {
             } else if let Some(id) = h.client_id {
                 client_id = Some(id);
                 let mut record = load(&mut tx, id).await?;
-                if record.restrict(consent_id, from, now) {
-                    tx.clients().update(&mut record).await?;
-                }
+                restrict_record(&mut tx, &mut record, consent_id, from, now).await?;
             }
         }
         let kind = EntryKind::BasisWithdrawn {

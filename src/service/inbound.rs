@@ -270,9 +270,9 @@ impl Office {
                     tx.handovers().update_incoming(&mut h).await?;
                 } else if let Some(id) = h.client_id {
                     if let Some(mut record) = tx.clients().get(id).await? {
-                        if record.restrict(message.consent_id, peer, now) {
-                            tx.clients().update(&mut record).await?;
-                        }
+                        super::consents::restrict_record(&mut tx, &mut record, message.consent_id, peer, now)
+                            .await
+                            .map_err(service_storage)?;
                         clients.push(id);
                     }
                 }
@@ -292,7 +292,7 @@ impl Office {
             });
             let Some(mut grant) = grant.filter(|_| reached) else { return Err(Rejection::UnknownConsent) };
             clients.push(grant.client);
-            let at = message.withdrawn_at.clamp(grant.given_at, now);
+            let at = message.withdrawn_at.min(now).max(grant.given_at);
             let via = WithdrawnVia::OtherOffice { office: peer, message_id: inbox.message_id };
             if grant.withdraw(at, via) {
                 self.consent_ended(&mut tx, &mut grant, now, Some(peer)).await.map_err(service_storage)?;

@@ -152,7 +152,8 @@ pub trait Handovers: Send {
     async fn incoming_of_client(&mut self, client: ClientId) -> Result<Vec<IncomingHandover>>;
     /// Every handover of the client this office sent, oldest first.
     async fn outgoing_of_client(&mut self, client: ClientId) -> Result<Vec<OutgoingHandover>>;
-    /// Received handovers never taken over (declined or withdrawn), received before `before`.
+    /// Received handovers not taken over (declined, withdrawn, or never decided), received before
+    /// `before`.
     async fn closed_incoming_before(&mut self, before: DateTime<Utc>, limit: u32) -> Result<Vec<Uuid>>;
     /// Erases a received handover: its row with the case, and its signed message (the inbox
     /// row keeps its digest and receipt, for duplicates).

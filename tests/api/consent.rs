@@ -212,6 +212,15 @@ async fn withdrawn_after_acceptance_the_record_is_restricted_until_the_client_co
     let lifted = cw.expect(b, Method::GET, &format!("/api/v1/clients/{bid}"), None, 200).await.unwrap();
     assert!(lifted["restricted"].is_null(), "{lifted}");
     cw.expect(b, Method::POST, &format!("/api/v1/clients/{bid}/sessions"), Some(session), 201).await.unwrap();
+
+    // That consent ends too (the client withdraws it at Heidelberg): restricted again.
+    let own = consents(&cw, b, bid).await.last().unwrap()["id"].as_str().unwrap().to_owned();
+    cw.expect(b, Method::POST, &format!("/api/v1/clients/{bid}/consents/{own}/withdraw"), None, 200).await.unwrap();
+    let again = cw.expect(b, Method::GET, &format!("/api/v1/clients/{bid}"), None, 200).await.unwrap();
+    assert_eq!(
+        (again["restricted"]["consent_id"].as_str(), again["restricted"]["from"].as_str()),
+        (Some(own.as_str()), Some(HEIDELBERG))
+    );
     fed.stop().await;
 }
 

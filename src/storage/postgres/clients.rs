@@ -275,8 +275,12 @@ impl Clients for PgUnit {
             "DELETE FROM outbox WHERE kind = 'handover' AND message_id IN
                  (SELECT id FROM outgoing_handovers WHERE client_id = $1)",
             "DELETE FROM outgoing_handovers WHERE client_id = $1",
-            "UPDATE inbox SET jws = '' WHERE message_id IN (SELECT message_id FROM incoming_handovers WHERE client_id = $1)",
-            "DELETE FROM incoming_handovers WHERE client_id = $1",
+            // Received handovers of the person: taken over into this record, or of the same case
+            // and never taken over.
+            "UPDATE inbox SET jws = '' WHERE message_id IN (SELECT message_id FROM incoming_handovers
+                 WHERE client_id = $1 OR payload->'case'->>'case_id' = (SELECT case_id::text FROM clients WHERE id = $1))",
+            "DELETE FROM incoming_handovers
+                 WHERE client_id = $1 OR payload->'case'->>'case_id' = (SELECT case_id::text FROM clients WHERE id = $1)",
             "DELETE FROM consents WHERE client_id = $1",
             "DELETE FROM clients WHERE id = $1",
         ] {

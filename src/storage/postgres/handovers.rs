@@ -222,7 +222,7 @@ impl Handovers for PgUnit {
 
     async fn closed_incoming_before(&mut self, before: DateTime<Utc>, limit: u32) -> Result<Vec<Uuid>> {
         Ok(sqlx::query_scalar(
-            "SELECT message_id FROM incoming_handovers WHERE state IN ('declined', 'withdrawn') AND received_at < $1
+            "SELECT message_id FROM incoming_handovers WHERE state IN ('received', 'declined', 'withdrawn') AND received_at < $1
              ORDER BY received_at, message_id LIMIT $2",
         )
         .bind(before)

@@ -262,8 +262,12 @@ impl Clients for SqliteUnit {
             "DELETE FROM outbox WHERE kind = 'handover' AND message_id IN
                  (SELECT id FROM outgoing_handovers WHERE client_id = ?)",
             "DELETE FROM outgoing_handovers WHERE client_id = ?",
-            "UPDATE inbox SET jws = '' WHERE message_id IN (SELECT message_id FROM incoming_handovers WHERE client_id = ?)",
-            "DELETE FROM incoming_handovers WHERE client_id = ?",
+            // Received handovers of the person: taken over into this record, or of the same case
+            // and never taken over.
+            "UPDATE inbox SET jws = '' WHERE message_id IN (SELECT message_id FROM incoming_handovers
+                 WHERE client_id = ?1 OR json_extract(payload, '$.case.case_id') = (SELECT case_id FROM clients WHERE id = ?1))",
+            "DELETE FROM incoming_handovers
+                 WHERE client_id = ?1 OR json_extract(payload, '$.case.case_id') = (SELECT case_id FROM clients WHERE id = ?1)",
             "DELETE FROM consents WHERE client_id = ?",
             "DELETE FROM clients WHERE id = ?",
         ] {

@@ -224,7 +224,7 @@ impl Handovers for SqliteUnit {
 
     async fn closed_incoming_before(&mut self, before: DateTime<Utc>, limit: u32) -> Result<Vec<Uuid>> {
         let ids: Vec<String> = sqlx::query_scalar(
-            "SELECT message_id FROM incoming_handovers WHERE state IN ('declined', 'withdrawn') AND received_at < ?
+            "SELECT message_id FROM incoming_handovers WHERE state IN ('received', 'declined', 'withdrawn') AND received_at < ?
              ORDER BY received_at, message_id LIMIT ?",
         )
         .bind(ts(before))
