@@ -56,6 +56,10 @@ enum Command {
         /// scratch databases are made there and dropped afterwards.
         #[arg(long)]
         postgres: Option<String>,
+        /// Instead of the scripted handover: leave two offices running with their web pages,
+        /// development accounts and an invented client, and print their addresses and logins.
+        #[arg(long, conflicts_with = "postgres")]
+        ui: bool,
     },
 }
 
@@ -209,7 +213,18 @@ pub async fn run(cli: Cli) -> ExitCode {
                 }
             }
         }
-        Command::Demo { certs, postgres } => {
+        Command::Demo { certs, ui: true, .. } => {
+            init_tracing("error");
+            let clock = crate::clock::Clock::system();
+            match crate::demo::run_ui(&certs, &clock, &mut std::io::stdout(), shutdown_signal()).await {
+                Ok(()) => ExitCode::SUCCESS,
+                Err(e) => {
+                    eprintln!("staffel demo --ui: {e}");
+                    ExitCode::FAILURE
+                }
+            }
+        }
+        Command::Demo { certs, postgres, .. } => {
             init_tracing("error");
             let clock = crate::clock::Clock::system();
             match crate::demo::run(&certs, &clock, postgres.as_deref(), &mut std::io::stdout()).await {

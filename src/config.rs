@@ -45,6 +45,23 @@ pub struct Config {
     pub limits: LimitsConfig,
     #[serde(default)]
     pub privacy: PrivacyConfig,
+    #[serde(default)]
+    pub ui: UiConfig,
+}
+
+/// The integration managers' web pages on the caseworker listener.
+#[derive(Debug, Clone, Deserialize, Default)]
+#[serde(deny_unknown_fields, default)]
+pub struct UiConfig {
+    /// Where users report accessibility barriers: an e-mail address or a web address, shown in
+    /// the accessibility statement (`/barrierefreiheit`) that BITV 2.0 asks of a public body.
+    pub accessibility_contact: Option<String>,
+    /// The day the office last reviewed its accessibility statement (`YYYY-MM-DD`).
+    pub accessibility_reviewed: Option<String>,
+    /// Whether the pages are reached over HTTPS, so that the session cookie is `Secure`
+    /// (`__Host-` prefix). Default: true when the caseworker listener speaks TLS itself (set it
+    /// to true when a TLS proxy is in front).
+    pub secure_cookies: Option<bool>,
 }
 
 /// The client's consent pages and how long personal data is kept.
@@ -167,11 +184,21 @@ pub struct ApiConfig {
     /// address their `X-Forwarded-For` names (for login throttling), and their connections count
     /// only towards the total connection limit.
     pub trusted_proxies: Vec<std::net::IpAddr>,
+    /// A certificate chain (PEM, leaf first) and its key for the caseworker listener to speak
+    /// TLS itself (HTTP/2 or HTTP/1.1), for offices without a TLS proxy. Both or neither.
+    pub tls_cert: Option<PathBuf>,
+    pub tls_key: Option<PathBuf>,
 }
 
 impl Default for ApiConfig {
     fn default() -> Self {
-        Self { listen: ([127, 0, 0, 1], 8080).into(), managers: Vec::new(), trusted_proxies: Vec::new() }
+        Self {
+            listen: ([127, 0, 0, 1], 8080).into(),
+            managers: Vec::new(),
+            trusted_proxies: Vec::new(),
+            tls_cert: None,
+            tls_key: None,
+        }
     }
 }
 
@@ -231,6 +258,11 @@ impl Config {
     fn resolve_relative_to(&mut self, base: &Path) {
         let f = &mut self.federation;
         for p in [&mut f.ca, &mut f.cert, &mut f.key, &mut f.signing_key, &mut f.directory] {
+            if p.is_relative() {
+                *p = base.join(&*p);
+            }
+        }
+        for p in [&mut self.api.tls_cert, &mut self.api.tls_key].into_iter().flatten() {
             if p.is_relative() {
                 *p = base.join(&*p);
             }

@@ -512,3 +512,103 @@ async fn run_on(
     }
     Ok(same)
 }
+
+/// The development password of every account `staffel demo --ui` makes. Development only: the
+/// demo's offices run on the public development keys.
+pub const DEMO_PASSWORD: &str = "staffel-demo-2026";
+
+/// The accounts `staffel demo --ui` makes at each office: name, role.
+pub const DEMO_ACCOUNTS: [(&str, &str, crate::domain::staff::Role); 5] = [
+    ("08111000", "anna", crate::domain::staff::Role::IntegrationManager),
+    ("08111000", "lea", crate::domain::staff::Role::TeamLead),
+    ("08111000", "admin", crate::domain::staff::Role::Administrator),
+    ("08212000", "ben", crate::domain::staff::Role::IntegrationManager),
+    ("08212000", "mia", crate::domain::staff::Role::TeamLead),
+];
+
+/// `staffel demo --ui`: Stuttgart and Karlsruhe on loopback with their web pages (four eyes on),
+/// accounts with a development password, and one invented client at Stuttgart with a first
+/// session and two goals, ready to be handed over by clicking. Runs until `shutdown`; the data
+/// lie in a temporary folder and go with it.
+pub async fn run_ui(
+    certs: &Path,
+    clock: &Clock,
+    out: &mut impl Write,
+    shutdown: impl std::future::Future<Output = ()>,
+) -> Result<(), DemoError> {
+    use crate::domain::plan::{GoalDraft, Responsible};
+    use crate::domain::{ClientIdentity, GoalArea, PersonName, Text};
+    let work = tempfile::tempdir()?;
+    let ids = ["08111000", "08212000"];
+    let offices = start_dev_offices(certs, work.path(), &ids, clock, |c| {
+        c.office.four_eyes = true;
+        c.ui.accessibility_contact = Some("barrierefreiheit@example.org".into());
+    })
+    .await?;
+    let step = |e: crate::service::ServiceError| DemoError::Step(e.to_string());
+    let setup = crate::service::Caller { account: "demo-setup".into(), role: crate::domain::staff::Role::Administrator };
+    for (office_id, name, role) in DEMO_ACCOUNTS {
+        let office = &offices.iter().find(|o| o.id == office_id).expect("started").office;
+        office.create_account(&setup, name, role, DEMO_PASSWORD.into()).await.map_err(step)?;
+    }
+    // One invented client at Stuttgart, first seen some months ago.
+    let a = &offices[0].office;
+    let anna = a.author("anna");
+    let today = clock.today();
+    let first = today - chrono::Duration::days(200);
+    let text = |s: &str| Text::parse(s, "demo").expect("demo texts are valid");
+    let name = |s: &str| PersonName::parse(s, "demo").expect("demo names are valid");
+    let record = a
+        .create_client(
+            &anna,
+            crate::service::NewClient {
+                identity: ClientIdentity {
+                    given_name: name("Oksana"),
+                    family_name: name("Beispielowa"),
+                    date_of_birth: chrono::NaiveDate::from_ymd_opt(1990, 4, 2).expect("a date"),
+                },
+                first_session: first,
+                target_group: crate::domain::eligibility::TargetGroup::DisplacedFromUkraine,
+                benefits: crate::domain::eligibility::Benefits::SgbIi,
+                discretion_reason: None,
+                household_of: None,
+            },
+        )
+        .await
+        .map_err(step)?;
+    a.record_session(&anna, record.id, first, text("Erstgespräch: Sprachkurs und Wohnungssuche besprochen"))
+        .await
+        .map_err(step)?;
+    for (area, goal, who) in [
+        (GoalArea::Language, "Deutschkurs B1 abschließen", Responsible::Client),
+        (GoalArea::Health, "Hausarztpraxis finden", Responsible::IntegrationManager),
+    ] {
+        let draft = GoalDraft { area, description: text(goal), steps: vec![], responsible: who, target_date: None };
+        a.add_goal(&anna, record.id, draft).await.map_err(step)?;
+    }
+    writeln!(out, "Staffel demo with web pages: two development offices on loopback (four eyes on).")?;
+    for (i, o) in offices.iter().enumerate() {
+        // The second office by its other loopback name: browsers keep cookies per host name,
+        // not per port, so each office keeps its own session.
+        let url = if i == 0 { o.api.clone() } else { o.api.replacen("127.0.0.1", "localhost", 1) };
+        writeln!(out, "  {} ({}): {url}/", o.name, o.id)?;
+        for (office_id, name, role) in DEMO_ACCOUNTS.iter().filter(|(id, _, _)| *id == o.id) {
+            let _ = office_id;
+            writeln!(out, "      {name:<6} {}", role.as_str())?;
+        }
+    }
+    writeln!(out, "  Password of every account: {DEMO_PASSWORD}  (development only)")?;
+    writeln!(
+        out,
+        "  Try: sign in as anna at Stuttgart, open Beispielowa, ask for consent to Karlsruhe and confirm it as the \
+         client, draft the handover; lea approves it; ben takes it over at Karlsruhe."
+    )?;
+    writeln!(out, "  Ctrl-C stops both offices; their data go with them.")?;
+    out.flush()?;
+    shutdown.await;
+    for o in offices {
+        o.stop().await?;
+    }
+    drop(work);
+    Ok(())
+}

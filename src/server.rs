@@ -77,6 +77,9 @@ pub struct Server {
     federation_limits: Limits,
     api_limits: Limits,
     trusted_proxies: Vec<std::net::IpAddr>,
+    /// The caseworker listener's own TLS, if configured.
+    api_tls: Option<Arc<rustls::ServerConfig>>,
+    ui: crate::http::ui::UiSettings,
 }
 
 impl Server {
@@ -177,11 +180,28 @@ impl Server {
         let accounts = Arc::new(Accounts::new(
             config.api.managers.iter().map(|m| (m.token_sha256.clone(), m.account.clone(), m.role)),
         ));
-        if !listeners.api.local_addr()?.ip().is_loopback() {
+        let api_tls = match (&config.api.tls_cert, &config.api.tls_key) {
+            (Some(cert), Some(key)) => {
+                Some(tls::public_server_config(pki::load_certs(cert)?, pki::load_key(key)?)?)
+            }
+            (None, None) => None,
+            _ => return Err(ServerError::Config("api.tls_cert and api.tls_key go together")),
+        };
+        if api_tls.is_none() && !listeners.api.local_addr()?.ip().is_loopback() {
             tracing::warn!(
-                "the caseworker API listens beyond loopback over plain HTTP; put a TLS proxy in front of it"
+                "the caseworker API listens beyond loopback over plain HTTP; put a TLS proxy in front of it \
+                 or configure api.tls_cert and api.tls_key"
             );
         }
+        let contact = config.ui.accessibility_contact.clone().unwrap_or_default();
+        if contact.is_empty() {
+            tracing::warn!("ui.accessibility_contact is not set: the accessibility statement names no contact");
+        }
+        let ui = crate::http::ui::UiSettings {
+            secure_cookies: config.ui.secure_cookies.unwrap_or(api_tls.is_some()),
+            accessibility_contact: contact,
+            accessibility_reviewed: config.ui.accessibility_reviewed.clone().unwrap_or_default(),
+        };
         let limits = Limits {
             max_connections: l.max_connections,
             max_connections_per_source: l.max_connections_per_source,
@@ -200,6 +220,8 @@ impl Server {
             federation_limits: limits,
             api_limits,
             trusted_proxies: config.api.trusted_proxies.clone(),
+            api_tls,
+            ui,
         })
     }
 
@@ -238,10 +260,16 @@ impl Server {
             accounts: self.accounts,
             trusted_proxies: Arc::new(self.trusted_proxies),
         };
+        let transport = match self.api_tls {
+            Some(config) => Transport::Tls(config),
+            None => Transport::Plain,
+        };
         let api = tokio::spawn(serve(
             self.listeners.api,
-            Transport::Plain,
-            crate::http::api::router(state.clone()).merge(crate::http::pages::router(state)),
+            transport,
+            crate::http::api::router(state.clone())
+                .merge(crate::http::pages::router(state.clone()))
+                .merge(crate::http::ui::router(state, self.ui)),
             self.api_limits,
             "api",
             token.clone().cancelled_owned(),

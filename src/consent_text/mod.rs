@@ -172,6 +172,11 @@ fn area_key(area: &GoalArea) -> String {
 }
 
 impl Language {
+    /// The language's name in itself (`language_name`), for choosing it.
+    pub fn name(&self) -> &str {
+        self.text("language_name")
+    }
+
     fn text(&self, key: &str) -> &str {
         debug_assert!(KEYS.contains(&key), "unknown consent text key {key}");
         self.texts.get(key).map_or("", String::as_str)

@@ -122,6 +122,35 @@ pub fn continue_case(
     }
 }
 
+/// What of a case a handover leaves behind: the goals (with their history) whose area the
+/// consent does not cover, and the grounds of extensions that are data concerning health when
+/// the consent does not cover health. Sessions and their notes, eligibility and consents never
+/// travel (protocol §7.1).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Withheld {
+    pub goals: Vec<super::Goal>,
+    /// The decision dates of the extensions sent without their grounds.
+    pub extension_grounds: Vec<NaiveDate>,
+}
+
+/// Compares what a case holds with what [`prepare`] made of it.
+pub fn withheld(plan: &IntegrationPlan, window: &CounsellingWindow, sent: &HandoverCase) -> Withheld {
+    let goals = plan
+        .goals
+        .iter()
+        .filter(|g| !sent.plan.goals.iter().any(|s| s.id == g.id))
+        .cloned()
+        .collect();
+    let extension_grounds = window
+        .extensions()
+        .iter()
+        .filter(|e| e.grounds.is_some())
+        .filter(|e| !sent.window.extensions.iter().any(|s| s.decided_on == e.decided_on && s.grounds.is_some()))
+        .map(|e| e.decided_on)
+        .collect();
+    Withheld { goals, extension_grounds }
+}
+
 #[cfg(test)]
 mod tests {
     use chrono::{DateTime, Utc};

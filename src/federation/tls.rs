@@ -52,6 +52,22 @@ pub fn server_config(
     Ok(Arc::new(config))
 }
 
+/// The caseworker listener's TLS config when it speaks TLS itself: no client certificates,
+/// TLS 1.3 and 1.2, HTTP/2 and HTTP/1.1 by ALPN.
+pub fn public_server_config(
+    chain: Vec<CertificateDer<'static>>,
+    key: PrivateKeyDer<'static>,
+) -> Result<Arc<ServerConfig>, TlsError> {
+    let mut config = ServerConfig::builder_with_provider(provider())
+        .with_protocol_versions(&[&rustls::version::TLS13, &rustls::version::TLS12])
+        .map_err(|e| TlsError::Identity(e.to_string()))?
+        .with_no_client_auth()
+        .with_single_cert(chain, key)
+        .map_err(|e| TlsError::Identity(e.to_string()))?;
+    config.alpn_protocols = vec![b"h2".to_vec(), b"http/1.1".to_vec()];
+    Ok(Arc::new(config))
+}
+
 /// Verifies a server as the standard WebPKI verifier does against the federation CA, and then
 /// requires its certificate to name the office we mean to reach. The check is part of the
 /// handshake, so not one byte of a request reaches a server that is not that office.

@@ -1,5 +1,6 @@
 //! HTTP: the federation listener (mutual TLS, for other offices) and the caseworker API listener
-//! (bearer tokens, for integration managers). Handlers are thin: they parse, call the service
+//! (bearer tokens, for integration managers; beside it the client's consent pages and the
+//! integration managers' web pages, `ui`). Handlers are thin: they parse, call the service
 //! layer, and map its errors to RFC 9457 problem documents.
 
 pub mod api;
@@ -7,6 +8,7 @@ pub mod federation;
 pub mod pages;
 pub mod problem;
 pub mod serve;
+pub mod ui;
 
 pub use problem::{Problem, ProblemType};
 

@@ -83,6 +83,9 @@ pub enum Transport {
     /// TLS whose client certificate must name an office (the federation listener): HTTP/2 or
     /// HTTP/1.1 by ALPN, each request carrying [`PeerOffice`].
     MutualTls(Arc<rustls::ServerConfig>),
+    /// TLS without client certificates (the caseworker listener of an office without a TLS
+    /// proxy): HTTP/2 or HTTP/1.1 by ALPN.
+    Tls(Arc<rustls::ServerConfig>),
 }
 
 /// Counts open connections per source and in all.
@@ -355,12 +358,13 @@ async fn connection(
             .max_headers(200);
         b
     };
+    let mutual = matches!(transport, Transport::MutualTls(_));
     match transport {
         Transport::Plain => {
             let io = TokioIo::new(Watched { inner: tcp, activity: activity.clone() });
             run(h1.serve_connection(io, service(None)), &activity, &limits, &stop).await;
         }
-        Transport::MutualTls(config) => {
+        Transport::MutualTls(config) | Transport::Tls(config) => {
             let tls = match tokio::time::timeout(limits.handshake_timeout, TlsAcceptor::from(config).accept(tcp)).await
             {
                 Ok(Ok(tls)) => tls,
@@ -374,13 +378,18 @@ async fn connection(
                 }
             };
             let session = tls.get_ref().1;
-            let Some(office) = session.peer_certificates().and_then(|chain| chain.first()).and_then(pki::office_id_of)
-            else {
-                tracing::warn!("client certificate names no office; connection closed");
-                return;
+            let peer = if mutual {
+                let Some(office) =
+                    session.peer_certificates().and_then(|chain| chain.first()).and_then(pki::office_id_of)
+                else {
+                    tracing::warn!("client certificate names no office; connection closed");
+                    return;
+                };
+                tracing::Span::current().record("peer", tracing::field::display(office));
+                Some(office)
+            } else {
+                None
             };
-            let peer = Some(office);
-            tracing::Span::current().record("peer", tracing::field::display(office));
             let h2 = session.alpn_protocol() == Some(b"h2");
             let io = TokioIo::new(Watched { inner: tls, activity: activity.clone() });
             if h2 {

@@ -13,6 +13,7 @@ pub mod delivery;
 mod handovers;
 pub mod inbound;
 pub mod ledger;
+pub mod overview;
 pub mod rights;
 pub mod throttle;
 
@@ -172,6 +173,11 @@ impl Office {
     /// The withdrawal page's address as printed on receipts.
     pub fn withdraw_url(&self) -> String {
         self.settings.withdraw_url.clone()
+    }
+
+    /// Whether approvals need a second person (config `office.four_eyes`).
+    pub fn four_eyes(&self) -> bool {
+        self.settings.four_eyes
     }
 
     pub fn clock(&self) -> &Clock {

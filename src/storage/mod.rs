@@ -152,6 +152,9 @@ pub trait Handovers: Send {
     async fn incoming_of_client(&mut self, client: ClientId) -> Result<Vec<IncomingHandover>>;
     /// Every handover of the client this office sent, oldest first.
     async fn outgoing_of_client(&mut self, client: ClientId) -> Result<Vec<OutgoingHandover>>;
+    /// The outgoing handovers someone must look at, newest first: drafts (waiting for approval),
+    /// approved ones not yet delivered, and ones refused or declined since `since`.
+    async fn outgoing_worklist(&mut self, since: DateTime<Utc>, limit: u32) -> Result<Vec<OutgoingHandover>>;
     /// Received handovers not taken over (declined, withdrawn, or never decided), received before
     /// `before`.
     async fn closed_incoming_before(&mut self, before: DateTime<Utc>, limit: u32) -> Result<Vec<Uuid>>;

@@ -18,4 +18,7 @@ mod sender;
 mod startup;
 mod storage_contract;
 mod strict_wire;
+mod ui;
+mod ui_browser;
+mod webdriver;
 mod window_properties;

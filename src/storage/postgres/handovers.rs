@@ -220,6 +220,19 @@ impl Handovers for PgUnit {
         rows.iter().map(outgoing_from_row).collect()
     }
 
+    async fn outgoing_worklist(&mut self, since: DateTime<Utc>, limit: u32) -> Result<Vec<OutgoingHandover>> {
+        let rows = sqlx::query(
+            "SELECT * FROM outgoing_handovers
+             WHERE state IN ('draft', 'approved') OR (state IN ('rejected', 'declined') AND updated_at >= $1)
+             ORDER BY created_at DESC, id DESC LIMIT $2",
+        )
+        .bind(since)
+        .bind(i64::from(limit))
+        .fetch_all(&mut *self.tx)
+        .await?;
+        rows.iter().map(outgoing_from_row).collect()
+    }
+
     async fn closed_incoming_before(&mut self, before: DateTime<Utc>, limit: u32) -> Result<Vec<Uuid>> {
         Ok(sqlx::query_scalar(
             "SELECT message_id FROM incoming_handovers WHERE state IN ('received', 'declined', 'withdrawn') AND received_at < $1

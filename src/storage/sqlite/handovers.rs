@@ -222,6 +222,19 @@ impl Handovers for SqliteUnit {
         rows.iter().map(outgoing_from_row).collect()
     }
 
+    async fn outgoing_worklist(&mut self, since: DateTime<Utc>, limit: u32) -> Result<Vec<OutgoingHandover>> {
+        let rows = sqlx::query(
+            "SELECT * FROM outgoing_handovers
+             WHERE state IN ('draft', 'approved') OR (state IN ('rejected', 'declined') AND updated_at >= ?)
+             ORDER BY created_at DESC, id DESC LIMIT ?",
+        )
+        .bind(ts(since))
+        .bind(i64::from(limit))
+        .fetch_all(&mut *self.tx)
+        .await?;
+        rows.iter().map(outgoing_from_row).collect()
+    }
+
     async fn closed_incoming_before(&mut self, before: DateTime<Utc>, limit: u32) -> Result<Vec<Uuid>> {
         let ids: Vec<String> = sqlx::query_scalar(
             "SELECT message_id FROM incoming_handovers WHERE state IN ('received', 'declined', 'withdrawn') AND received_at < ?

@@ -1,0 +1,76 @@
+//! Accounts of the office, for administrators: the list and a new account (argon2id password,
+//! the same use case as the API's). Administrators see no client data anywhere.
+
+use axum::Router;
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::response::Response;
+use axum::routing::get;
+use serde_json::{Value, json};
+
+use super::forms::Form;
+use super::session::Staff;
+use super::start::staff_page;
+use super::{UiState, error_page, problem_message, see_other};
+use crate::domain::staff::Role;
+use crate::service::ServiceError;
+
+pub fn router() -> Router<UiState> {
+    Router::new().route("/accounts", get(list).post(create))
+}
+
+async fn view(s: &UiState, staff: &Staff, status: StatusCode, posted: Option<Value>, flash: Option<&str>) -> Response {
+    let accounts = match s.api.office.list_accounts(&staff.caller).await {
+        Ok(a) => a,
+        Err(e) => return error_page(s, Some(staff), staff.lang, e, "/"),
+    };
+    let t = staff.lang.texts();
+    let accounts: Vec<Value> = accounts
+        .iter()
+        .map(|a| {
+            json!({
+                "name": a.name, "role": a.role.as_str(), "created_by": a.created_by,
+                "created_at": crate::domain::time::format_ts(a.created_at), "disabled_at": a.disabled_at.is_some(),
+            })
+        })
+        .collect();
+    let roles: Vec<Value> = [Role::IntegrationManager, Role::TeamLead, Role::Administrator]
+        .iter()
+        .map(|r| json!({"value": r.as_str(), "label": t["roles"][r.as_str()]}))
+        .collect();
+    staff_page(
+        s,
+        staff,
+        "accounts.html",
+        status,
+        json!({"nav": "accounts", "accounts": accounts, "roles": roles, "posted": posted, "flash": flash}),
+    )
+}
+
+#[derive(serde::Deserialize)]
+struct Done {
+    done: Option<String>,
+}
+
+async fn list(State(s): State<UiState>, staff: Staff, axum::extract::Query(q): axum::extract::Query<Done>) -> Response {
+    view(&s, &staff, StatusCode::OK, None, super::clients::flash(q.done.as_deref())).await
+}
+
+async fn create(State(s): State<UiState>, staff: Staff, Form(f): Form) -> Response {
+    let name = f.get("name").unwrap_or_default().trim().to_owned();
+    let Some(role) = f.get("role").and_then(Role::parse) else {
+        let posted = json!({"field": "role", "message": "unknown role", "values": f.echo()});
+        return view(&s, &staff, StatusCode::UNPROCESSABLE_ENTITY, Some(posted), None).await;
+    };
+    let password = f.get("password").unwrap_or_default().to_owned();
+    match s.api.office.create_account(&staff.caller, &name, role, password).await {
+        Ok(_) => see_other("/accounts?done=account-created"),
+        Err(e @ ServiceError::Forbidden) => error_page(&s, Some(&staff), staff.lang, e, "/"),
+        Err(e) => {
+            let problem = problem_message(e);
+            let status = StatusCode::from_u16(problem["status"].as_u64().unwrap_or(500) as u16)
+                .unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+            view(&s, &staff, status, Some(json!({"problem": problem, "values": f.echo()})), None).await
+        }
+    }
+}

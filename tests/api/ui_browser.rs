@@ -1,0 +1,177 @@
+//! Two integration managers at two real offices carry one client from the first session
+//! through consent, handover, approval by a second person, acceptance and the next session at
+//! the new office, in a real headless Chromium, only by the keyboard (Tab, typing, Enter). On
+//! every page: axe-core finds no serious or critical violation, and every control is reached by
+//! Tab with a visible focus. A screenshot of each page is kept in `target/tmp/screenshots/`
+//! (the README shows three of them).
+
+use serde_json::json;
+use staffel::demo::Caseworker;
+
+use crate::harness::*;
+use crate::ui::{PASSWORD, account};
+use crate::webdriver::Browser;
+
+const STUTTGART: &str = "08111000";
+const KARLSRUHE: &str = "08212000";
+
+/// Checks a page as every page is checked: accessibility, keyboard, and a screenshot.
+async fn check(browser: &Browser, name: &str) {
+    browser.axe(name).await;
+    browser.check_keyboard(name).await;
+    browser.screenshot(&format!("ui-{name}")).await;
+}
+
+async fn sign_in(browser: &Browser, base: &str, account: &str) {
+    browser.go(&format!("{base}/login")).await;
+    browser.wait_for("#login-account").await;
+    browser.type_by_keyboard("#login-account", account).await;
+    browser.type_by_keyboard("#login-password", PASSWORD).await;
+    browser.keys("\u{E007}").await;
+    browser.wait_for("form[action='/logout']").await;
+}
+
+async fn sign_out(browser: &Browser) {
+    browser.enter_on("form[action='/logout'] button").await;
+    browser.wait_for("#login-account").await;
+}
+
+/// Types a date into a date field as the keyboard does in a German browser (day, month, year).
+async fn type_date(browser: &Browser, css: &str, iso: &str) {
+    let (y, rest) = iso.split_once('-').unwrap();
+    let (m, d) = rest.split_once('-').unwrap();
+    browser.tab_to(css).await;
+    browser.execute("document.activeElement.value = '';", json!([])).await;
+    browser.keys(&format!("{d}{m}{y}")).await;
+    let value = browser.execute("return document.activeElement.value;", json!([])).await;
+    assert_eq!(value.as_str(), Some(iso), "{css}: typed {d}.{m}.{y}");
+}
+
+#[tokio::test]
+async fn two_integration_managers_hand_a_client_over_by_keyboard_in_a_real_browser() {
+    let Some(browser) = Browser::start().await else { return };
+    browser.window(1280, 1400).await;
+    let fed = offices(&[STUTTGART, KARLSRUHE]).four_eyes().start().await;
+    let (a, b) = (&fed.offices[0], &fed.offices[1]);
+    let cw = Caseworker::new();
+    account(&cw, a, "anna", "integration-manager", PASSWORD).await;
+    account(&cw, a, "lea", "team-lead", PASSWORD).await;
+    account(&cw, b, "ben", "integration-manager", PASSWORD).await;
+    // The receiving office by its other loopback name, so each office keeps its own cookies.
+    let b_base = b.api.replacen("127.0.0.1", "localhost", 1);
+
+    // Stuttgart, Anna: the first session.
+    browser.go(&format!("{}/login", a.api)).await;
+    browser.wait_for("#login-account").await;
+    check(&browser, "login").await;
+    sign_in(&browser, &a.api, "anna").await;
+    check(&browser, "start-empty").await;
+    browser.enter_on("a[href='/clients/new']").await;
+    browser.wait_for("#new-given_name").await;
+    check(&browser, "client-new").await;
+    browser.type_by_keyboard("#new-given_name", "Oksana").await;
+    browser.type_by_keyboard("#new-family_name", "Beispielowa").await;
+    type_date(&browser, "#new-date_of_birth", "1990-04-02").await;
+    type_date(&browser, "#new-first_session", "2026-11-02").await;
+    browser.choose("#new-target_group", "displaced-from-ukraine").await;
+    browser.choose("#new-benefits", "sgb-ii").await;
+    browser.enter_on("form[action='/clients'] button[type=submit]").await;
+    browser.wait_for("#client-name").await;
+    assert_eq!(browser.text("#client-name").await, "Beispielowa, Oksana");
+    assert_eq!(browser.text("#last-day").await, "02.11.2029");
+    let client_path = browser.path().await;
+    let client_path = client_path.split('?').next().unwrap().to_owned();
+
+    browser.type_by_keyboard("#session-note", "Erstgespräch: Sprachkurs und Arztsuche besprochen").await;
+    browser.enter_on("form[action$='/sessions'] button[type=submit]").await;
+    browser.wait_for(".kern-alert--success").await;
+    browser.choose("#goal-area", "language").await;
+    browser.type_by_keyboard("#goal-description", "Deutschkurs B1 abschließen").await;
+    browser.type_by_keyboard("#goal-steps", "Beim Kursträger anmelden").await;
+    browser.choose("#goal-responsible", "client").await;
+    browser.enter_on("form[action$='/goals'] button[type=submit]").await;
+    browser.wait_for(".kern-alert--success").await;
+    browser.choose("#goal-area", "health").await;
+    browser.type_by_keyboard("#goal-description", "Hausarztpraxis finden").await;
+    browser.choose("#goal-responsible", "integration-manager").await;
+    browser.enter_on("form[action$='/goals'] button[type=submit]").await;
+    browser.wait_for(".kern-alert--success").await;
+    check(&browser, "client-stuttgart").await;
+
+    // The client consents on the office's screen to Karlsruhe (no health data).
+    browser.choose("#consent-recipient", KARLSRUHE).await;
+    browser.enter_on("form[action$='/consent-pages'] button[type=submit]").await;
+    browser.wait_for("#consent-link").await;
+    check(&browser, "consent-link").await;
+    browser.enter_on("#consent-link").await;
+    browser.wait_for("#agree").await;
+    browser.tab_to("#agree").await;
+    browser.keys("\u{E00D}").await;
+    assert!(browser.selected("#agree").await);
+    browser.enter_on("#submit").await;
+    browser.wait_for(".code").await;
+    browser.go(&format!("{}{client_path}", a.api)).await;
+    browser.wait_for("#consent-list").await;
+    assert!(browser.text("#consent-list").await.contains("gültig"));
+
+    // Anna drafts the handover and sees exactly what goes and what stays.
+    browser.enter_on("form[action$='/handovers'] button[type=submit]").await;
+    browser.wait_for("#goals-sent").await;
+    assert!(browser.text("#goals-sent").await.contains("Deutschkurs B1 abschließen"));
+    assert!(!browser.text("#goals-sent").await.contains("Hausarztpraxis"));
+    assert!(browser.text("#withheld-list").await.contains("Hausarztpraxis finden"));
+    assert!(browser.exists("#four-eyes-hint").await, "her own draft needs a second person");
+    assert!(!browser.exists("form[action$='/approve']").await);
+    check(&browser, "handover-draft").await;
+    let handover_path = browser.path().await.split('?').next().unwrap().to_owned();
+    sign_out(&browser).await;
+
+    // Lea, team lead, approves from her start page.
+    sign_in(&browser, &a.api, "lea").await;
+    assert!(browser.text("#w-outgoing").await.contains('1'));
+    browser.enter_on(&format!("a[href='{handover_path}']")).await;
+    browser.wait_for("form[action$='/approve']").await;
+    check(&browser, "handover-approval").await;
+    browser.enter_on("form[action$='/approve'] button").await;
+    browser.wait_for(".kern-alert--success").await;
+    eventually("the handover is delivered", || async {
+        browser.go(&format!("{}{handover_path}", a.api)).await;
+        browser.wait_for("#handover-state").await;
+        browser.text("#handover-state").await.contains("zugestellt").then_some(())
+    })
+    .await;
+    sign_out(&browser).await;
+
+    // Karlsruhe, Ben: the handover waits on his start page; he takes it over.
+    sign_in(&browser, &b_base, "ben").await;
+    assert!(browser.text("#w-incoming").await.contains("Beispielowa"));
+    check(&browser, "start").await;
+    browser.enter_on("a[href^='/incoming/']").await;
+    browser.wait_for("form[action$='/accept']").await;
+    assert!(browser.text("main").await.contains("Deutschkurs B1 abschließen"));
+    assert!(!browser.text("main").await.contains("Hausarztpraxis"));
+    check(&browser, "incoming").await;
+    browser.enter_on("form[action$='/accept'] button").await;
+    browser.wait_for("#client-name").await;
+    assert_eq!(browser.text("#last-day").await, "02.11.2029", "the clock kept running, not reset");
+    assert!(browser.text("#timeline-events").await.contains("Umzug"));
+    type_date(&browser, "#session-date", "2026-11-24").await;
+    browser.type_by_keyboard("#session-note", "Erstes Gespräch in Karlsruhe").await;
+    browser.enter_on("form[action$='/sessions'] button[type=submit]").await;
+    browser.wait_for(".kern-alert--success").await;
+    assert!(browser.text("#sessions ~ table, main").await.contains("Erstes Gespräch in Karlsruhe"));
+    check(&browser, "client").await;
+
+    // The statement and the client list, in English too.
+    browser.go(&format!("{b_base}/barrierefreiheit")).await;
+    browser.wait_for("#feedback-contact").await;
+    check(&browser, "statement").await;
+    browser.go(&format!("{b_base}/language/en")).await;
+    browser.go(&format!("{b_base}/clients?q=beisp")).await;
+    browser.wait_for("#client-list").await;
+    assert_eq!(browser.execute("return document.documentElement.lang;", json!([])).await, "en");
+    check(&browser, "clients-en").await;
+
+    browser.quit().await;
+    fed.stop().await;
+}
