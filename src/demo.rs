@@ -522,11 +522,11 @@ pub const DEMO_ACCOUNTS: [(&str, &str, crate::domain::staff::Role); 5] = [
     ("08111000", "anna", crate::domain::staff::Role::IntegrationManager),
     ("08111000", "lea", crate::domain::staff::Role::TeamLead),
     ("08111000", "admin", crate::domain::staff::Role::Administrator),
-    ("08212000", "ben", crate::domain::staff::Role::IntegrationManager),
-    ("08212000", "mia", crate::domain::staff::Role::TeamLead),
+    ("08221000", "ben", crate::domain::staff::Role::IntegrationManager),
+    ("08221000", "mia", crate::domain::staff::Role::TeamLead),
 ];
 
-/// `staffel demo --ui`: Stuttgart and Karlsruhe on loopback with their web pages (four eyes on),
+/// `staffel demo --ui`: Stuttgart and Heidelberg on loopback with their web pages (four eyes on),
 /// accounts with a development password, and one invented client at Stuttgart with a first
 /// session and two goals, ready to be handed over by clicking. Runs until `shutdown`; the data
 /// lie in a temporary folder and go with it.
@@ -539,7 +539,7 @@ pub async fn run_ui(
     use crate::domain::plan::{GoalDraft, Responsible};
     use crate::domain::{ClientIdentity, GoalArea, PersonName, Text};
     let work = tempfile::tempdir()?;
-    let ids = ["08111000", "08212000"];
+    let ids = ["08111000", "08221000"];
     let offices = start_dev_offices(certs, work.path(), &ids, clock, |c| {
         c.office.four_eyes = true;
         c.ui.accessibility_contact = Some("barrierefreiheit@example.org".into());
@@ -600,8 +600,8 @@ pub async fn run_ui(
     writeln!(out, "  Password of every account: {DEMO_PASSWORD}  (development only)")?;
     writeln!(
         out,
-        "  Try: sign in as anna at Stuttgart, open Beispielowa, ask for consent to Karlsruhe and confirm it as the \
-         client, draft the handover; lea approves it; ben takes it over at Karlsruhe."
+        "  Try: sign in as anna at Stuttgart, open Beispielowa, ask for consent to Heidelberg and confirm it as the \
+         client, draft the handover; lea approves it; ben takes it over at Heidelberg."
     )?;
     writeln!(out, "  Ctrl-C stops both offices; their data go with them.")?;
     out.flush()?;

@@ -13,13 +13,20 @@ use crate::ui::{PASSWORD, account};
 use crate::webdriver::Browser;
 
 const STUTTGART: &str = "08111000";
-const KARLSRUHE: &str = "08212000";
+const HEIDELBERG: &str = "08221000";
 
 /// Checks a page as every page is checked: accessibility, keyboard, and a screenshot.
 async fn check(browser: &Browser, name: &str) {
     browser.axe(name).await;
     browser.check_keyboard(name).await;
     browser.screenshot(&format!("ui-{name}")).await;
+}
+
+/// Waits for the page a successful form leads to (its message named in the address).
+async fn done(browser: &Browser, what: &str) {
+    let wanted = format!("done={what}");
+    eventually(&wanted, || async { browser.path().await.contains(&wanted).then_some(()) }).await;
+    browser.wait_for(".kern-alert--success").await;
 }
 
 async fn sign_in(browser: &Browser, base: &str, account: &str) {
@@ -36,22 +43,39 @@ async fn sign_out(browser: &Browser) {
     browser.wait_for("#login-account").await;
 }
 
-/// Types a date into a date field as the keyboard does in a German browser (day, month, year).
+/// Types a date into a date field as the keyboard does: day, month and year in the order of
+/// the browser's locale (the order the field shows).
 async fn type_date(browser: &Browser, css: &str, iso: &str) {
     let (y, rest) = iso.split_once('-').unwrap();
     let (m, d) = rest.split_once('-').unwrap();
+    let order = browser
+        .execute(
+            "return new Intl.DateTimeFormat(navigator.language).formatToParts(new Date(2001, 1, 3)) \
+             .map(p => p.type).filter(t => ['day', 'month', 'year'].includes(t));",
+            json!([]),
+        )
+        .await;
+    let typed: String = order
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|part| match part.as_str().unwrap() {
+            "day" => d,
+            "month" => m,
+            _ => y,
+        })
+        .collect();
     browser.tab_to(css).await;
-    browser.execute("document.activeElement.value = '';", json!([])).await;
-    browser.keys(&format!("{d}{m}{y}")).await;
+    browser.keys(&typed).await;
     let value = browser.execute("return document.activeElement.value;", json!([])).await;
-    assert_eq!(value.as_str(), Some(iso), "{css}: typed {d}.{m}.{y}");
+    assert_eq!(value.as_str(), Some(iso), "{css}: typed {typed} ({order})");
 }
 
 #[tokio::test]
 async fn two_integration_managers_hand_a_client_over_by_keyboard_in_a_real_browser() {
     let Some(browser) = Browser::start().await else { return };
     browser.window(1280, 1400).await;
-    let fed = offices(&[STUTTGART, KARLSRUHE]).four_eyes().start().await;
+    let fed = offices(&[STUTTGART, HEIDELBERG]).four_eyes().start().await;
     let (a, b) = (&fed.offices[0], &fed.offices[1]);
     let cw = Caseworker::new();
     account(&cw, a, "anna", "integration-manager", PASSWORD).await;
@@ -76,7 +100,7 @@ async fn two_integration_managers_hand_a_client_over_by_keyboard_in_a_real_brows
     browser.choose("#new-target_group", "displaced-from-ukraine").await;
     browser.choose("#new-benefits", "sgb-ii").await;
     browser.enter_on("form[action='/clients'] button[type=submit]").await;
-    browser.wait_for("#client-name").await;
+    done(&browser, "client-created").await;
     assert_eq!(browser.text("#client-name").await, "Beispielowa, Oksana");
     assert_eq!(browser.text("#last-day").await, "02.11.2029");
     let client_path = browser.path().await;
@@ -84,22 +108,22 @@ async fn two_integration_managers_hand_a_client_over_by_keyboard_in_a_real_brows
 
     browser.type_by_keyboard("#session-note", "Erstgespräch: Sprachkurs und Arztsuche besprochen").await;
     browser.enter_on("form[action$='/sessions'] button[type=submit]").await;
-    browser.wait_for(".kern-alert--success").await;
+    done(&browser, "session-recorded").await;
     browser.choose("#goal-area", "language").await;
     browser.type_by_keyboard("#goal-description", "Deutschkurs B1 abschließen").await;
     browser.type_by_keyboard("#goal-steps", "Beim Kursträger anmelden").await;
     browser.choose("#goal-responsible", "client").await;
     browser.enter_on("form[action$='/goals'] button[type=submit]").await;
-    browser.wait_for(".kern-alert--success").await;
+    done(&browser, "goal-added").await;
     browser.choose("#goal-area", "health").await;
     browser.type_by_keyboard("#goal-description", "Hausarztpraxis finden").await;
     browser.choose("#goal-responsible", "integration-manager").await;
     browser.enter_on("form[action$='/goals'] button[type=submit]").await;
-    browser.wait_for(".kern-alert--success").await;
+    done(&browser, "goal-added").await;
     check(&browser, "client-stuttgart").await;
 
-    // The client consents on the office's screen to Karlsruhe (no health data).
-    browser.choose("#consent-recipient", KARLSRUHE).await;
+    // The client consents on the office's screen to Heidelberg (no health data).
+    browser.choose("#consent-recipient", HEIDELBERG).await;
     browser.enter_on("form[action$='/consent-pages'] button[type=submit]").await;
     browser.wait_for("#consent-link").await;
     check(&browser, "consent-link").await;
@@ -116,7 +140,7 @@ async fn two_integration_managers_hand_a_client_over_by_keyboard_in_a_real_brows
 
     // Anna drafts the handover and sees exactly what goes and what stays.
     browser.enter_on("form[action$='/handovers'] button[type=submit]").await;
-    browser.wait_for("#goals-sent").await;
+    done(&browser, "handover-drafted").await;
     assert!(browser.text("#goals-sent").await.contains("Deutschkurs B1 abschließen"));
     assert!(!browser.text("#goals-sent").await.contains("Hausarztpraxis"));
     assert!(browser.text("#withheld-list").await.contains("Hausarztpraxis finden"));
@@ -133,7 +157,7 @@ async fn two_integration_managers_hand_a_client_over_by_keyboard_in_a_real_brows
     browser.wait_for("form[action$='/approve']").await;
     check(&browser, "handover-approval").await;
     browser.enter_on("form[action$='/approve'] button").await;
-    browser.wait_for(".kern-alert--success").await;
+    done(&browser, "handover-approved").await;
     eventually("the handover is delivered", || async {
         browser.go(&format!("{}{handover_path}", a.api)).await;
         browser.wait_for("#handover-state").await;
@@ -142,9 +166,9 @@ async fn two_integration_managers_hand_a_client_over_by_keyboard_in_a_real_brows
     .await;
     sign_out(&browser).await;
 
-    // Karlsruhe, Ben: the handover waits on his start page; he takes it over.
+    // Heidelberg, Ben: the handover waits on his start page; he takes it over.
     sign_in(&browser, &b_base, "ben").await;
-    assert!(browser.text("#w-incoming").await.contains("Beispielowa"));
+    assert!(browser.text("section[aria-labelledby=w-incoming]").await.contains("Beispielowa"));
     check(&browser, "start").await;
     browser.enter_on("a[href^='/incoming/']").await;
     browser.wait_for("form[action$='/accept']").await;
@@ -152,14 +176,14 @@ async fn two_integration_managers_hand_a_client_over_by_keyboard_in_a_real_brows
     assert!(!browser.text("main").await.contains("Hausarztpraxis"));
     check(&browser, "incoming").await;
     browser.enter_on("form[action$='/accept'] button").await;
-    browser.wait_for("#client-name").await;
+    done(&browser, "incoming-accepted").await;
     assert_eq!(browser.text("#last-day").await, "02.11.2029", "the clock kept running, not reset");
     assert!(browser.text("#timeline-events").await.contains("Umzug"));
     type_date(&browser, "#session-date", "2026-11-24").await;
-    browser.type_by_keyboard("#session-note", "Erstes Gespräch in Karlsruhe").await;
+    browser.type_by_keyboard("#session-note", "Erstes Gespräch in Heidelberg").await;
     browser.enter_on("form[action$='/sessions'] button[type=submit]").await;
-    browser.wait_for(".kern-alert--success").await;
-    assert!(browser.text("#sessions ~ table, main").await.contains("Erstes Gespräch in Karlsruhe"));
+    done(&browser, "session-recorded").await;
+    assert!(browser.text("section[aria-labelledby=sessions]").await.contains("Erstes Gespräch in Heidelberg"));
     check(&browser, "client").await;
 
     // The statement and the client list, in English too.

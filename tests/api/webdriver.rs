@@ -112,7 +112,10 @@ impl Browser {
     pub async fn wait_for(&self, css: &str) {
         let started = Instant::now();
         while !self.exists(css).await {
-            assert!(started.elapsed() < Duration::from_secs(15), "no {css} after 15 s");
+            if started.elapsed() > Duration::from_secs(15) {
+                let text = self.execute("return document.body ? document.body.innerText : '';", json!([])).await;
+                panic!("no {css} after 15 s on {}: {}", self.path().await, text.as_str().unwrap_or_default());
+            }
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
     }
@@ -253,10 +256,18 @@ impl Browser {
             .await
             .as_u64()
             .unwrap();
-        for _ in 0..(count + 3) {
+        // A date field takes three Tab stops (day, month, year); press on until every control
+        // was reached, or far more often than there are stops.
+        let mut seen = 0;
+        for pressed in 1..=(count * 4 + 10) {
             self.keys("\u{E004}").await;
+            if pressed % 8 == 0 || pressed >= count {
+                seen = self.execute("return window.__kbdSeen.size;", json!([])).await.as_u64().unwrap();
+                if seen == count {
+                    break;
+                }
+            }
         }
-        let seen = self.execute("return window.__kbdSeen.size;", json!([])).await.as_u64().unwrap();
         let missed = self
             .execute(
                 "return [...document.querySelectorAll('[data-kbd]')].filter(e => !window.__kbdSeen.has(e.getAttribute('data-kbd'))) \

@@ -424,8 +424,9 @@ async fn show(
         .filter(|o| *o != office.id())
         .map(|o| json!({"value": o, "label": office.office_name(o)}))
         .collect();
+    // Health data (health goals, health-related grounds) is asked for on its own on the client's
+    // page; it is not asked for unless chosen.
     let categories: Vec<Value> = DataCategory::all()
-        .filter(|c| *c != DataCategory::Health)
         .map(|c| {
             let key = c.to_string();
             let label = t["category"][&key].as_str().unwrap_or(&key).to_owned();
@@ -433,7 +434,7 @@ async fn show(
         })
         .collect();
     let default_categories: Vec<String> = DataCategory::all()
-        .filter(|c| *c != DataCategory::Health)
+        .filter(|c| !matches!(c, DataCategory::Health | DataCategory::Plan(GoalArea::Health)))
         .map(|c| c.to_string())
         .collect();
     let consent_languages: Vec<Value> = crate::consent_text::languages()
@@ -778,10 +779,15 @@ async fn open_consent_page(State(s): State<UiState>, Counsel(staff): Counsel, Id
         Ok(r) => r,
         Err(e) => return refused(&s, &staff, id, "consent", &f, e).await,
     };
+    // The health goals need the consent to health data too: asked for with them.
+    let mut categories = req.categories;
+    if categories.contains(&DataCategory::Plan(GoalArea::Health)) {
+        categories.insert(DataCategory::Health);
+    }
     let ask = ConsentAsk {
         client: id,
         recipient: req.recipient,
-        categories: req.categories,
+        categories,
         language: req.language,
         consent_expires_at: req.valid_until.map(crate::domain::time::german_day_end),
     };
