@@ -17,9 +17,9 @@ const HEIDELBERG: &str = "08221000";
 
 /// Checks a page as every page is checked: accessibility, keyboard, and a screenshot.
 async fn check(browser: &Browser, name: &str) {
+    browser.screenshot(&format!("ui-{name}")).await;
     browser.axe(name).await;
     browser.check_keyboard(name).await;
-    browser.screenshot(&format!("ui-{name}")).await;
 }
 
 /// Waits for the page a successful form leads to (its message named in the address).
