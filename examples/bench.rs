@@ -1,5 +1,5 @@
 //! Prints measured figures; asserts nothing. `cargo run --release --example bench [what] [N]`,
-//! `what` one of `receiver`, `lists`, `all` (default). The offices run on SQLite, or on
+//! `what` one of `receiver`, `lists`, `pages`, `all` (default). The offices run on SQLite, or on
 //! PostgreSQL with `STAFFEL_TEST_BACKEND=postgres` and `STAFFEL_TEST_POSTGRES=<server URL>`.
 //!
 //! - receiver: the receiving office's time per handover: sequential POSTs of valid, distinct,
@@ -7,6 +7,10 @@
 //!   each answered only after the message is checked and committed (SQLite: synchronous=FULL)
 //!   and the receipt is signed; measured as the client's round trip on loopback. Then the
 //!   crypto floor (ES256 sign and verify alone) and the wall time of the whole demo.
+//! - pages: the integration managers' web pages, each requested 100 times by a signed-in
+//!   browser-like client at an office holding a year's volume (N/2 clients, N received
+//!   handovers) plus one client really handed over: the server time of every page as the
+//!   client's round trip on loopback, and the slowest median.
 //! - lists: a year's volume (N incoming handovers, N/2 clients, default N = 50,000) stored in a
 //!   real office, then the caseworker API's lists timed over HTTP: the first page, pages deep in
 //!   the list (by cursor), a name search; with the size of an answer and the process's memory.
@@ -55,6 +59,9 @@ async fn main() {
     }
     if what == "lists" || what == "all" {
         lists(n.unwrap_or(50_000)).await;
+    }
+    if what == "pages" || what == "all" {
+        pages(n.unwrap_or(50_000)).await;
     }
 }
 
@@ -152,11 +159,9 @@ fn resident_mib() -> f64 {
         .map_or(0.0, |kb| kb / 1024.0)
 }
 
-async fn lists(n: usize) {
-    let f = offices(&[HEIDELBERG]).start().await;
-    let office = &f.offices[0];
+/// Stores a year's volume in an office's database: `n / 2` clients and `n` received handovers.
+async fn populate(database: &str, n: usize) {
     let storage = staffel::storage::open(&office.database).await.unwrap();
-    let started = Instant::now();
     let eligibility = Eligibility::new(TargetGroup::DisplacedFromUkraine, Benefits::SgbIi, None).unwrap();
     for batch in 0..(n / 2).div_ceil(1000) {
         let mut tx = storage.begin().await.unwrap();
@@ -186,6 +191,86 @@ async fn lists(n: usize) {
         }
         tx.commit().await.unwrap();
     }
+}
+
+async fn pages(n: usize) {
+    let f = offices(&[STUTTGART, HEIDELBERG]).start().await;
+    let (a, b) = (&f.offices[0], &f.offices[1]);
+    let started = Instant::now();
+    populate(&b.database, n).await;
+    println!(
+        "stored {} clients and {n} incoming handovers at Heidelberg in {:.1} s",
+        n / 2,
+        started.elapsed().as_secs_f64()
+    );
+    let cw = staffel::demo::Caseworker::new();
+    // One client really handed over, with a plan and its history.
+    let client = start_client(&cw, a).await;
+    let cid = client["id"].as_str().unwrap().to_owned();
+    for (area, goal) in [("language", "Deutschkurs B1"), ("work", "Praktikum finden"), ("housing", "Wohnung suchen")] {
+        let body = serde_json::json!({"area": area, "description": goal, "steps": [{"description": "erster Schritt"}], "responsible": {"kind": "client"}});
+        cw.expect(a, Method::POST, &format!("/api/v1/clients/{cid}/goals"), Some(body), 201).await.unwrap();
+    }
+    let moved = move_client(&cw, a, b, &cid).await;
+    let here = moved["id"].as_str().unwrap().to_owned();
+    for i in 0..20 {
+        let body = serde_json::json!({"date": today().to_string(), "note": format!("Gespräch {i}")});
+        cw.expect(b, Method::POST, &format!("/api/v1/clients/{here}/sessions"), Some(body), 201).await.unwrap();
+    }
+    let admin = b.as_user(&staffel::dev_pki::dev_admin_token(&b.id));
+    let account = serde_json::json!({"name": "ben", "role": "team-lead", "password": "correct horse battery"});
+    cw.expect(&admin, Method::POST, "/api/v1/accounts", Some(account), 201).await.unwrap();
+    let http = reqwest::Client::builder().no_proxy().redirect(reqwest::redirect::Policy::none()).build().unwrap();
+    let login = http
+        .post(format!("{}/login", b.api))
+        .header("origin", &b.api)
+        .form(&[("account", "ben"), ("password", "correct horse battery")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(login.status(), 303);
+    let cookie = login.headers()["set-cookie"].to_str().unwrap().split(';').next().unwrap().to_owned();
+    let incoming: serde_json::Value =
+        cw.expect(b, Method::GET, "/api/v1/incoming-handovers?limit=1", None, 200).await.unwrap();
+    let incoming_id = incoming["items"][0]["id"].as_str().unwrap().to_owned();
+    let paths = [
+        "/".to_owned(),
+        "/clients".to_owned(),
+        "/clients?q=beisp".to_owned(),
+        format!("/clients/{here}"),
+        "/incoming".to_owned(),
+        format!("/incoming/{incoming_id}"),
+        format!("/clients/{here}/audit"),
+        "/clients/new".to_owned(),
+        "/barrierefreiheit".to_owned(),
+        "/login".to_owned(),
+    ];
+    let mut slowest = (Duration::ZERO, String::new());
+    for path in &paths {
+        let mut samples = Vec::new();
+        let mut size = 0;
+        for _ in 0..100 {
+            let t = Instant::now();
+            let response = http.get(format!("{}{path}", b.api)).header("cookie", &cookie).send().await.unwrap();
+            assert_eq!(response.status(), 200, "{path}");
+            size = response.bytes().await.unwrap().len();
+            samples.push(t.elapsed());
+        }
+        samples.sort();
+        if samples[samples.len() / 2] > slowest.0 {
+            slowest = (samples[samples.len() / 2], path.clone());
+        }
+        stats(&format!("page {path:.34} ({size} bytes)"), samples);
+    }
+    println!("slowest page by median: {} at {:.2} ms", slowest.1, slowest.0.as_secs_f64() * 1000.0);
+    f.stop().await;
+}
+
+async fn lists(n: usize) {
+    let f = offices(&[HEIDELBERG]).start().await;
+    let office = &f.offices[0];
+    let started = Instant::now();
+    populate(&office.database, n).await;
     println!("stored {} clients and {n} incoming handovers in {:.1} s", n / 2, started.elapsed().as_secs_f64());
 
     let http = reqwest::Client::builder().no_proxy().build().unwrap();

@@ -546,7 +546,8 @@ pub async fn run_ui(
     })
     .await?;
     let step = |e: crate::service::ServiceError| DemoError::Step(e.to_string());
-    let setup = crate::service::Caller { account: "demo-setup".into(), role: crate::domain::staff::Role::Administrator };
+    let setup =
+        crate::service::Caller { account: "demo-setup".into(), role: crate::domain::staff::Role::Administrator };
     for (office_id, name, role) in DEMO_ACCOUNTS {
         let office = &offices.iter().find(|o| o.id == office_id).expect("started").office;
         office.create_account(&setup, name, role, DEMO_PASSWORD.into()).await.map_err(step)?;

@@ -181,9 +181,7 @@ impl Server {
             config.api.managers.iter().map(|m| (m.token_sha256.clone(), m.account.clone(), m.role)),
         ));
         let api_tls = match (&config.api.tls_cert, &config.api.tls_key) {
-            (Some(cert), Some(key)) => {
-                Some(tls::public_server_config(pki::load_certs(cert)?, pki::load_key(key)?)?)
-            }
+            (Some(cert), Some(key)) => Some(tls::public_server_config(pki::load_certs(cert)?, pki::load_key(key)?)?),
             (None, None) => None,
             _ => return Err(ServerError::Config("api.tls_cert and api.tls_key go together")),
         };

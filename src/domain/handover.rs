@@ -135,12 +135,7 @@ pub struct Withheld {
 
 /// Compares what a case holds with what [`prepare`] made of it.
 pub fn withheld(plan: &IntegrationPlan, window: &CounsellingWindow, sent: &HandoverCase) -> Withheld {
-    let goals = plan
-        .goals
-        .iter()
-        .filter(|g| !sent.plan.goals.iter().any(|s| s.id == g.id))
-        .cloned()
-        .collect();
+    let goals = plan.goals.iter().filter(|g| !sent.plan.goals.iter().any(|s| s.id == g.id)).cloned().collect();
     let extension_grounds = window
         .extensions()
         .iter()

@@ -75,8 +75,10 @@ impl Office {
             }
         }
         let until = today + chrono::Duration::days(WORKLIST_ENDING_DAYS);
-        let ending =
-            tx.clients().windows_ending(&EndingQuery { from: today, until, limit: WORKLIST_LINES, after: None }).await?;
+        let ending = tx
+            .clients()
+            .windows_ending(&EndingQuery { from: today, until, limit: WORKLIST_LINES, after: None })
+            .await?;
         let shown = ending
             .iter()
             .map(|c| c.id.as_uuid())

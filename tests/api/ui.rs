@@ -250,7 +250,10 @@ async fn an_administrator_manages_accounts_and_sees_no_client_data() {
     let made = v.post("/accounts", &[("name", "lea"), ("role", "team-lead"), ("password", PASSWORD)]).await;
     assert_eq!(made.status, StatusCode::SEE_OTHER);
     let accounts = v.get("/accounts?done=account-created").await;
-    assert!(accounts.body.contains("Das Konto ist angelegt.") && accounts.body.contains("<td class=\"kern-table__cell\">lea</td>"));
+    assert!(
+        accounts.body.contains("Das Konto ist angelegt.")
+            && accounts.body.contains("<td class=\"kern-table__cell\">lea</td>")
+    );
     let short = v.post("/accounts", &[("name", "ben"), ("role", "team-lead"), ("password", "short")]).await;
     assert_eq!(short.status, StatusCode::UNPROCESSABLE_ENTITY);
     assert!(short.body.contains("value=\"ben\"") && !short.body.contains("value=\"short\""), "no password echoed");
@@ -325,4 +328,58 @@ async fn the_caseworker_listener_speaks_tls_itself_with_secure_host_cookies() {
     assert_eq!(v.get("/").await.status, StatusCode::OK);
     drop(cw);
     stop_all(f.offices).await;
+}
+
+/// A writer whose text can be read while it is being written to.
+#[derive(Clone, Default)]
+struct Shared(std::sync::Arc<std::sync::Mutex<Vec<u8>>>);
+
+impl std::io::Write for Shared {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+#[tokio::test]
+async fn demo_ui_leaves_two_offices_running_with_the_logins_it_prints() {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    let out = Shared::default();
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let clock = staffel::clock::Clock::starting_at(t0());
+    let mut writer = out.clone();
+    let demo = tokio::spawn(async move {
+        staffel::demo::run_ui(&certs(), &clock, &mut writer, async {
+            let _ = stopped.await;
+        })
+        .await
+    });
+    let text = eventually("the demo prints its addresses", || {
+        let out = out.clone();
+        async move {
+            let text = String::from_utf8(out.0.lock().unwrap().clone()).unwrap();
+            text.contains("Ctrl-C").then_some(text)
+        }
+    })
+    .await;
+    let urls: Vec<&str> = text
+        .lines()
+        .filter_map(|l| l.split_whitespace().find(|w| w.starts_with("http://")))
+        .map(|u| u.trim_end_matches('/'))
+        .collect();
+    assert_eq!(urls.len(), 2, "{text}");
+    assert!(urls[0].contains("127.0.0.1") && urls[1].contains("localhost"), "two host names, two cookie jars");
+    assert!(text.contains(staffel::demo::DEMO_PASSWORD));
+    let mut anna = Visitor::new(urls[0]);
+    assert_eq!(anna.sign_in("anna", staffel::demo::DEMO_PASSWORD).await.status, StatusCode::SEE_OTHER);
+    let clients = anna.get("/clients").await;
+    assert!(clients.body.contains("Beispielowa, Oksana"), "the invented client is there");
+    let mut ben = Visitor::new(&urls[1].replacen("localhost", "127.0.0.1", 1));
+    assert_eq!(ben.sign_in("ben", staffel::demo::DEMO_PASSWORD).await.status, StatusCode::SEE_OTHER);
+    stop.send(()).unwrap();
+    demo.await.unwrap().unwrap();
+    assert!(reqwest::get(format!("{}/login", urls[0])).await.is_err(), "stopped");
 }

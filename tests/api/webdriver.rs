@@ -168,7 +168,9 @@ impl Browser {
     pub async fn keys(&self, keys: &str) {
         let actions: Vec<Value> = keys
             .chars()
-            .flat_map(|c| [json!({"type": "keyDown", "value": c.to_string()}), json!({"type": "keyUp", "value": c.to_string()})])
+            .flat_map(|c| {
+                [json!({"type": "keyDown", "value": c.to_string()}), json!({"type": "keyUp", "value": c.to_string()})]
+            })
             .collect();
         self.session(
             Method::POST,
@@ -181,10 +183,13 @@ impl Browser {
 
     /// Whether the focused element matches `css`.
     pub async fn focused(&self, css: &str) -> bool {
-        self.execute("return document.activeElement !== null && document.activeElement.matches(arguments[0]);", json!([css]))
-            .await
-            .as_bool()
-            .unwrap_or(false)
+        self.execute(
+            "return document.activeElement !== null && document.activeElement.matches(arguments[0]);",
+            json!([css]),
+        )
+        .await
+        .as_bool()
+        .unwrap_or(false)
     }
 
     /// Moves the focus with the Tab key alone until it is on `css` (at most 400 presses), as
@@ -302,7 +307,11 @@ impl Browser {
         let grave: Vec<&Value> =
             violations.iter().filter(|v| matches!(v["impact"].as_str(), Some("serious" | "critical"))).collect();
         if !violations.is_empty() {
-            eprintln!("axe on {page}: {} minor or moderate findings: {}", violations.len() - grave.len(), json!(violations));
+            eprintln!(
+                "axe on {page}: {} minor or moderate findings: {}",
+                violations.len() - grave.len(),
+                json!(violations)
+            );
         }
         assert!(grave.is_empty(), "axe on {page}: serious or critical violations: {}", json!(grave));
     }
@@ -323,4 +332,3 @@ impl Browser {
         let _ = self.driver.wait();
     }
 }
-

@@ -44,7 +44,6 @@ const FILES: &[(&str, &str, &[u8])] = &[
     font!("BoldItalic"),
 ];
 
-
 pub fn router() -> Router<UiState> {
     Router::new().route(&format!("{PREFIX}/{{*file}}"), get(asset))
 }

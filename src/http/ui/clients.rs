@@ -254,7 +254,12 @@ struct Done {
     done: Option<String>,
 }
 
-async fn show_page(State(s): State<UiState>, Counsel(staff): Counsel, Ids(id): Ids<ClientId>, Query(q): Query<Done>) -> Response {
+async fn show_page(
+    State(s): State<UiState>,
+    Counsel(staff): Counsel,
+    Ids(id): Ids<ClientId>,
+    Query(q): Query<Done>,
+) -> Response {
     show(&s, &staff, id, StatusCode::OK, None, flash(q.done.as_deref())).await
 }
 
@@ -380,7 +385,10 @@ async fn show(
             let label = format!(
                 "{} ({})",
                 office.office_name(g.recipient),
-                super::texts::format_instant(crate::domain::time::format_ts(g.given_at), Some(staff.lang.code().into()))
+                super::texts::format_instant(
+                    crate::domain::time::format_ts(g.given_at),
+                    Some(staff.lang.code().into())
+                )
             );
             json!({"value": g.id, "label": label})
         })
@@ -516,7 +524,12 @@ struct SessionForm {
     note: Text,
 }
 
-async fn record_session(State(s): State<UiState>, Counsel(staff): Counsel, Ids(id): Ids<ClientId>, Form(f): Form) -> Response {
+async fn record_session(
+    State(s): State<UiState>,
+    Counsel(staff): Counsel,
+    Ids(id): Ids<ClientId>,
+    Form(f): Form,
+) -> Response {
     let req: SessionForm = match f.typed(&[("date", Kind::Str), ("note", Kind::Str)]) {
         Ok(r) => r,
         Err(e) => return refused(&s, &staff, id, "session", &f, e).await,
@@ -535,7 +548,12 @@ struct EligibilityForm {
     discretion_reason: Option<Text>,
 }
 
-async fn set_eligibility(State(s): State<UiState>, Counsel(staff): Counsel, Ids(id): Ids<ClientId>, Form(f): Form) -> Response {
+async fn set_eligibility(
+    State(s): State<UiState>,
+    Counsel(staff): Counsel,
+    Ids(id): Ids<ClientId>,
+    Form(f): Form,
+) -> Response {
     let spec = [("target_group", Kind::Str), ("benefits", Kind::Str), ("discretion_reason", Kind::Str)];
     let req: EligibilityForm = match f.typed(&spec) {
         Ok(r) => r,
@@ -543,7 +561,13 @@ async fn set_eligibility(State(s): State<UiState>, Counsel(staff): Counsel, Ids(
     };
     let office = &s.api.office;
     let result = office
-        .set_eligibility(&office.author(&staff.caller.account), id, req.target_group, req.benefits, req.discretion_reason)
+        .set_eligibility(
+            &office.author(&staff.caller.account),
+            id,
+            req.target_group,
+            req.benefits,
+            req.discretion_reason,
+        )
         .await;
     after(&s, &staff, id, "eligibility", &f, result.map(|_| "eligibility-set"), "window").await
 }
@@ -577,7 +601,12 @@ fn steps(lines: Vec<Text>) -> Vec<Step> {
     lines.into_iter().map(|description| Step { description, done: false }).collect()
 }
 
-async fn add_goal(State(s): State<UiState>, Counsel(staff): Counsel, Ids(id): Ids<ClientId>, Form(f): Form) -> Response {
+async fn add_goal(
+    State(s): State<UiState>,
+    Counsel(staff): Counsel,
+    Ids(id): Ids<ClientId>,
+    Form(f): Form,
+) -> Response {
     let spec = [
         ("area", Kind::Str),
         ("description", Kind::Str),
@@ -623,8 +652,7 @@ async fn update_goal(
     Form(f): Form,
 ) -> Response {
     let form = format!("goal-{goal}");
-    let spec =
-        [("status", Kind::Str), ("description", Kind::Str), ("steps", Kind::Lines), ("target_date", Kind::Str)];
+    let spec = [("status", Kind::Str), ("description", Kind::Str), ("steps", Kind::Lines), ("target_date", Kind::Str)];
     let req: ChangeGoalForm = match f.typed(&spec) {
         Ok(r) => r,
         Err(e) => return refused(&s, &staff, id, &form, &f, e).await,
@@ -691,7 +719,12 @@ struct ExtensionForm {
     justification: Text,
 }
 
-async fn grant_extension(State(s): State<UiState>, Counsel(staff): Counsel, Ids(id): Ids<ClientId>, Form(f): Form) -> Response {
+async fn grant_extension(
+    State(s): State<UiState>,
+    Counsel(staff): Counsel,
+    Ids(id): Ids<ClientId>,
+    Form(f): Form,
+) -> Response {
     let spec = [("months", Kind::Int), ("reasons", Kind::List), ("justification", Kind::Str)];
     let req: ExtensionForm = match f.typed(&spec) {
         Ok(r) => r,
@@ -702,13 +735,12 @@ async fn grant_extension(State(s): State<UiState>, Counsel(staff): Counsel, Ids(
         Err(e) => return after(&s, &staff, id, "extension", &f, Err(e.into()), "window").await,
     };
     let office = &s.api.office;
-    let result = office
-        .grant_extension(&office.author(&staff.caller.account), id, req.months, grounds)
-        .await
-        .map(|(_, extended)| match extended {
+    let result = office.grant_extension(&office.author(&staff.caller.account), id, req.months, grounds).await.map(
+        |(_, extended)| match extended {
             crate::domain::case::Extended::Granted => "extension-granted",
             crate::domain::case::Extended::Requested(..) => "extension-requested",
-        });
+        },
+    );
     after(&s, &staff, id, "extension", &f, result, "window").await
 }
 
@@ -753,7 +785,12 @@ struct ReEntryForm {
     on: NaiveDate,
 }
 
-async fn re_enter(State(s): State<UiState>, Counsel(staff): Counsel, Ids(id): Ids<ClientId>, Form(f): Form) -> Response {
+async fn re_enter(
+    State(s): State<UiState>,
+    Counsel(staff): Counsel,
+    Ids(id): Ids<ClientId>,
+    Form(f): Form,
+) -> Response {
     let req: ReEntryForm = match f.typed(&[("on", Kind::Str)]) {
         Ok(r) => r,
         Err(e) => return refused(&s, &staff, id, "re-entry", &f, e).await,
@@ -773,8 +810,14 @@ struct ConsentPageForm {
     valid_until: Option<NaiveDate>,
 }
 
-async fn open_consent_page(State(s): State<UiState>, Counsel(staff): Counsel, Ids(id): Ids<ClientId>, Form(f): Form) -> Response {
-    let spec = [("recipient", Kind::Str), ("categories", Kind::List), ("language", Kind::Str), ("valid_until", Kind::Str)];
+async fn open_consent_page(
+    State(s): State<UiState>,
+    Counsel(staff): Counsel,
+    Ids(id): Ids<ClientId>,
+    Form(f): Form,
+) -> Response {
+    let spec =
+        [("recipient", Kind::Str), ("categories", Kind::List), ("language", Kind::Str), ("valid_until", Kind::Str)];
     let req: ConsentPageForm = match f.typed(&spec) {
         Ok(r) => r,
         Err(e) => return refused(&s, &staff, id, "consent", &f, e).await,
@@ -835,7 +878,12 @@ struct DraftForm {
     consent: ConsentId,
 }
 
-async fn draft_handover(State(s): State<UiState>, Counsel(staff): Counsel, Ids(id): Ids<ClientId>, Form(f): Form) -> Response {
+async fn draft_handover(
+    State(s): State<UiState>,
+    Counsel(staff): Counsel,
+    Ids(id): Ids<ClientId>,
+    Form(f): Form,
+) -> Response {
     let req: DraftForm = match f.typed(&[("consent", Kind::Str)]) {
         Ok(r) => r,
         Err(e) => return refused(&s, &staff, id, "draft", &f, e).await,

@@ -133,10 +133,14 @@ impl IntoResponse for Refused {
 /// The page for a request that did not come from a form of this office.
 pub fn forbidden(lang: Lang) -> Response {
     let text = match lang {
-        Lang::De => "Dieses Formular wurde nicht von einer Seite dieser Stelle gesendet oder ist abgelaufen. \
-                     Bitte laden Sie die Seite neu und senden Sie es noch einmal.",
-        Lang::En => "This form was not sent from a page of this office, or it has expired. \
-                     Please reload the page and send it again.",
+        Lang::De => {
+            "Dieses Formular wurde nicht von einer Seite dieser Stelle gesendet oder ist abgelaufen. \
+                     Bitte laden Sie die Seite neu und senden Sie es noch einmal."
+        }
+        Lang::En => {
+            "This form was not sent from a page of this office, or it has expired. \
+                     Please reload the page and send it again."
+        }
     };
     plain(StatusCode::FORBIDDEN, text)
 }

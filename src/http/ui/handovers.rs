@@ -14,7 +14,7 @@ use super::clients::{flash, timeline_facts};
 use super::forms::Form;
 use super::session::{Counsel, Staff};
 use super::start::{outgoing_tone, staff_page};
-use super::{Ids, Uid, UiState, error_page, problem_message, see_other};
+use super::{Ids, UiState, Uid, error_page, problem_message, see_other};
 use crate::domain::Text;
 use crate::storage::{IncomingCursor, IncomingQuery};
 
@@ -42,7 +42,12 @@ struct Done {
     done: Option<String>,
 }
 
-async fn outgoing(State(s): State<UiState>, Counsel(staff): Counsel, Ids(Uid(id)): Ids<Uid>, Query(q): Query<Done>) -> Response {
+async fn outgoing(
+    State(s): State<UiState>,
+    Counsel(staff): Counsel,
+    Ids(Uid(id)): Ids<Uid>,
+    Query(q): Query<Done>,
+) -> Response {
     show_outgoing(&s, &staff, id, StatusCode::OK, None, flash(q.done.as_deref())).await
 }
 
@@ -167,10 +172,21 @@ async fn incoming_list(State(s): State<UiState>, Counsel(staff): Counsel, Query(
             })
         })
         .collect();
-    staff_page(&s, &staff, "incoming_list.html", StatusCode::OK, json!({"nav": "incoming", "items": items, "next": next}))
+    staff_page(
+        &s,
+        &staff,
+        "incoming_list.html",
+        StatusCode::OK,
+        json!({"nav": "incoming", "items": items, "next": next}),
+    )
 }
 
-async fn incoming(State(s): State<UiState>, Counsel(staff): Counsel, Ids(Uid(id)): Ids<Uid>, Query(q): Query<Done>) -> Response {
+async fn incoming(
+    State(s): State<UiState>,
+    Counsel(staff): Counsel,
+    Ids(Uid(id)): Ids<Uid>,
+    Query(q): Query<Done>,
+) -> Response {
     show_incoming(&s, &staff, id, StatusCode::OK, None, flash(q.done.as_deref())).await
 }
 

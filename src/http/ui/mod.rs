@@ -64,7 +64,36 @@ pub fn router(api: ApiState, settings: UiSettings) -> Router {
         .merge(accounts::router())
         .merge(assets::router())
         .layer(axum::middleware::from_fn(super::limit_headers))
+        .layer(axum::middleware::from_fn(trace))
         .with_state(state)
+}
+
+/// A span per page request: method, matched route (never the raw path: it holds ids), the
+/// account once known, the status and the server time.
+async fn trace(request: axum::extract::Request, next: axum::middleware::Next) -> Response {
+    let route = request
+        .extensions()
+        .get::<axum::extract::MatchedPath>()
+        .map(|p| p.as_str().to_owned())
+        .unwrap_or_else(|| "unmatched".into());
+    let span = tracing::info_span!(
+        "page",
+        method = %request.method(),
+        route = %route,
+        account = tracing::field::Empty,
+        status = tracing::field::Empty
+    );
+    tracing::Instrument::instrument(
+        async move {
+            let started = std::time::Instant::now();
+            let response = next.run(request).await;
+            tracing::Span::current().record("status", response.status().as_u16());
+            tracing::info!(micros = started.elapsed().as_micros() as u64, "handled");
+            response
+        },
+        span,
+    )
+    .await
 }
 
 /// The templates, parsed once.

@@ -156,7 +156,13 @@ impl FromRequestParts<UiState> for Counsel {
         let staff = Staff::from_request_parts(parts, state).await.map_err(IntoResponse::into_response)?;
         if !staff.caller.role.counsels() {
             let back = "/";
-            return Err(super::error_page(state, Some(&staff), staff.lang, crate::service::ServiceError::Forbidden, back));
+            return Err(super::error_page(
+                state,
+                Some(&staff),
+                staff.lang,
+                crate::service::ServiceError::Forbidden,
+                back,
+            ));
         }
         Ok(Counsel(staff))
     }
@@ -172,7 +178,13 @@ impl FromRequestParts<UiState> for Supervisor {
         let staff = Staff::from_request_parts(parts, state).await.map_err(IntoResponse::into_response)?;
         if staff.caller.role == crate::domain::staff::Role::IntegrationManager {
             let back = "/";
-            return Err(super::error_page(state, Some(&staff), staff.lang, crate::service::ServiceError::Forbidden, back));
+            return Err(super::error_page(
+                state,
+                Some(&staff),
+                staff.lang,
+                crate::service::ServiceError::Forbidden,
+                back,
+            ));
         }
         Ok(Supervisor(staff))
     }

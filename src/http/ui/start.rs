@@ -26,7 +26,13 @@ pub fn router() -> Router<UiState> {
 }
 
 /// A page for a signed-in member of staff.
-pub fn staff_page(state: &UiState, staff: &Staff, template: &'static str, status: StatusCode, ctx: serde_json::Value) -> Response {
+pub fn staff_page(
+    state: &UiState,
+    staff: &Staff,
+    template: &'static str,
+    status: StatusCode,
+    ctx: serde_json::Value,
+) -> Response {
     Page { template, status, lang: staff.lang, staff: Some(staff), office_name: state.api.office.name(), ctx }.render()
 }
 
