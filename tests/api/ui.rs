@@ -383,3 +383,123 @@ async fn demo_ui_leaves_two_offices_running_with_the_logins_it_prints() {
     demo.await.unwrap().unwrap();
     assert!(reqwest::get(format!("{}/login", urls[0])).await.is_err(), "stopped");
 }
+
+#[tokio::test]
+async fn the_client_page_forms_reach_their_use_cases() {
+    let f = offices(&["08111000", "08221000"]).start().await;
+    let a = &f.offices[0];
+    let cw = Caseworker::new();
+    account(&cw, a, "anna", "integration-manager", PASSWORD).await;
+    let mut v = Visitor::new(&a.api);
+    v.sign_in("anna", PASSWORD).await;
+    let made = v
+        .post(
+            "/clients",
+            &[
+                ("given_name", "Amir"),
+                ("family_name", "Musterfeld"),
+                ("date_of_birth", "1985-06-30"),
+                ("first_session", "2026-10-01"),
+                ("target_group", "follow-up-accommodation"),
+                ("benefits", "asylblg"),
+            ],
+        )
+        .await;
+    let page = made.location().split('?').next().unwrap().to_owned();
+    let id = page.trim_start_matches("/clients/").to_owned();
+    let expect = |p: &Page, done: &str| {
+        assert_eq!(p.status, StatusCode::SEE_OTHER, "{}", p.body);
+        assert!(p.location().contains(&format!("done={done}")), "{}", p.location());
+    };
+    // A second adult of the household.
+    let form = v.get(&format!("/clients/new?household_of={id}")).await;
+    assert!(form.body.contains("id=\"household-of\"") && form.body.contains("Musterfeld, Amir"));
+    let second = v
+        .post(
+            "/clients",
+            &[
+                ("given_name", "Lina"),
+                ("family_name", "Musterfeld"),
+                ("date_of_birth", "1987-02-11"),
+                ("first_session", "2026-10-05"),
+                ("target_group", "follow-up-accommodation"),
+                ("benefits", "asylblg"),
+                ("household_of", &id),
+            ],
+        )
+        .await;
+    expect(&second, "client-created");
+    let household = cw.expect(a, Method::GET, &format!("/api/v1/clients/{id}/household"), None, 200).await.unwrap();
+    assert_eq!(household.as_array().map(Vec::len), Some(2), "{household}");
+
+    // Goal, its change and review; an extension; exit and re-entry.
+    let goal = v
+        .post(
+            &format!("{page}/goals"),
+            &[
+                ("area", "work"),
+                ("description", "Praktikum finden"),
+                ("steps", "Lebenslauf\nBewerbung"),
+                ("responsible", "regular-service"),
+                ("service", "Jobcenter"),
+            ],
+        )
+        .await;
+    expect(&goal, "goal-added");
+    let client = cw.expect(a, Method::GET, &format!("/api/v1/clients/{id}"), None, 200).await.unwrap();
+    let gid = client["plan"]["goals"][0]["id"].as_str().unwrap().to_owned();
+    assert_eq!(client["plan"]["goals"][0]["responsible"], json!({"kind": "regular-service", "name": "Jobcenter"}));
+    let changed = v
+        .post(
+            &format!("{page}/goals/{gid}"),
+            &[
+                ("status", "in-progress"),
+                ("description", "Praktikum finden"),
+                ("steps", "Lebenslauf\nBewerbung\nVorstellungsgespräch"),
+            ],
+        )
+        .await;
+    expect(&changed, "goal-changed");
+    let reviewed = v
+        .post(&format!("{page}/goals/{gid}/reviews"), &[("on", "2026-11-20"), ("note", "Zwei Bewerbungen verschickt")])
+        .await;
+    expect(&reviewed, "goal-reviewed");
+    let extended = v
+        .post(
+            &format!("{page}/extensions"),
+            &[("months", "6"), ("reasons", "illiteracy"), ("justification", "Alphabetisierungskurs läuft")],
+        )
+        .await;
+    expect(&extended, "extension-granted");
+    let exit = v.post(&format!("{page}/exit"), &[("on", "2026-11-21"), ("reason", "other")]).await;
+    expect(&exit, "exit-recorded");
+    let back = v.post(&format!("{page}/re-entry"), &[("on", "2026-11-24")]).await;
+    expect(&back, "re-entry-recorded");
+    let client = cw.expect(a, Method::GET, &format!("/api/v1/clients/{id}"), None, 200).await.unwrap();
+    assert_eq!(client["plan"]["goals"][0]["status"], "in-progress");
+    assert_eq!(client["plan"]["goals"][0]["steps"].as_array().map(Vec::len), Some(3));
+    assert_eq!(client["plan"]["goals"][0]["reviews"].as_array().map(Vec::len), Some(1));
+    assert_eq!(client["window"]["last_day"], "2030-04-01");
+    assert_eq!(client["participation"].as_array().map(Vec::len), Some(2));
+
+    // The paper way: the printable form, then the signed form recorded.
+    let categories = [
+        ("recipient", "08221000"),
+        ("categories", "identity"),
+        ("categories", "window"),
+        ("categories", "plan:work"),
+        ("language", "de"),
+    ];
+    let printed = v.post(&format!("{page}/consent-form"), &categories).await;
+    assert_eq!(printed.status, StatusCode::OK);
+    assert!(printed.body.contains("Heidelberg"));
+    let mut paper = categories.to_vec();
+    paper.push(("signed_on", "2026-11-24"));
+    let recorded = v.post(&format!("{page}/consents"), &paper).await;
+    expect(&recorded, "paper-consent-recorded");
+    let shown = v.get(&format!("{page}?done=paper-consent-recorded")).await;
+    assert!(shown.body.contains("auf Papier") && shown.body.contains("Die Einwilligung auf Papier ist eingetragen."));
+    let consents = cw.expect(a, Method::GET, &format!("/api/v1/clients/{id}/consents"), None, 200).await.unwrap();
+    assert_eq!(consents["items"][0]["categories"], json!(["identity", "window", "plan:work"]));
+    stop_all(f.offices).await;
+}

@@ -49,6 +49,8 @@ pub fn router() -> Router<UiState> {
         .route("/clients/{id}/exit", post(exit))
         .route("/clients/{id}/re-entry", post(re_enter))
         .route("/clients/{id}/consent-pages", post(open_consent_page))
+        .route("/clients/{id}/consent-form", post(paper_form))
+        .route("/clients/{id}/consents", post(record_paper_consent))
         .route("/clients/{id}/consents/{consent}/withdraw", post(withdraw_consent))
         .route("/clients/{id}/consents/{consent}/revoke", post(revoke_consent))
         .route("/clients/{id}/handovers", post(draft_handover))
@@ -70,6 +72,7 @@ const FLASHES: &[&str] = &[
     "consent-withdrawn",
     "consent-revoked",
     "account-created",
+    "paper-consent-recorded",
 ];
 
 /// The flash key of a `?done=` value, if it is one.
@@ -165,7 +168,13 @@ fn status_key(status: &ClientStatus) -> &'static str {
     }
 }
 
-fn new_view(s: &UiState, staff: &Staff, status: StatusCode, posted: Option<Value>) -> Response {
+fn new_view(
+    s: &UiState,
+    staff: &Staff,
+    status: StatusCode,
+    posted: Option<Value>,
+    household_of: Option<Value>,
+) -> Response {
     let t = staff.lang.texts();
     staff_page(
         s,
@@ -174,13 +183,37 @@ fn new_view(s: &UiState, staff: &Staff, status: StatusCode, posted: Option<Value
         status,
         json!({
             "nav": "clients", "today": s.api.office.clock().today(), "posted": posted,
-            "target_groups": target_groups(t), "benefits": benefits(t),
+            "target_groups": target_groups(t), "benefits": benefits(t), "household_of": household_of,
         }),
     )
 }
 
-async fn new_page(State(s): State<UiState>, Counsel(staff): Counsel) -> Response {
-    new_view(&s, &staff, StatusCode::OK, None)
+#[derive(Deserialize)]
+struct NewQuery {
+    household_of: Option<String>,
+}
+
+/// The client a new client joins the household of: id and name, for the form.
+async fn household_of(s: &UiState, staff: &Staff, id: Option<&str>) -> Result<Option<Value>, Response> {
+    let Some(id) = id.filter(|i| !i.is_empty()) else { return Ok(None) };
+    let Some(id) = ClientId::parse(id) else {
+        return Err(error_page(s, Some(staff), staff.lang, ServiceError::NotFound("client"), "/clients"));
+    };
+    let office = &s.api.office;
+    match office.read_client(&office.author(&staff.caller.account), id).await {
+        Ok(r) => Ok(Some(json!({
+            "id": id,
+            "name": format!("{}, {}", r.identity.family_name.as_str(), r.identity.given_name.as_str()),
+        }))),
+        Err(e) => Err(error_page(s, Some(staff), staff.lang, e, "/clients")),
+    }
+}
+
+async fn new_page(State(s): State<UiState>, Counsel(staff): Counsel, Query(q): Query<NewQuery>) -> Response {
+    match household_of(&s, &staff, q.household_of.as_deref()).await {
+        Ok(h) => new_view(&s, &staff, StatusCode::OK, None, h),
+        Err(page) => page,
+    }
 }
 
 #[derive(Deserialize)]
@@ -196,6 +229,8 @@ struct NewClientForm {
     benefits: Benefits,
     #[serde(default)]
     discretion_reason: Option<Text>,
+    #[serde(default)]
+    household_of: Option<ClientId>,
 }
 
 /// A refused form: its name, its values, and the field or the problem.
@@ -219,10 +254,18 @@ async fn create(State(s): State<UiState>, Counsel(staff): Counsel, Form(f): Form
         ("target_group", Kind::Str),
         ("benefits", Kind::Str),
         ("discretion_reason", Kind::Str),
+        ("household_of", Kind::Str),
     ];
+    let household = match household_of(&s, &staff, f.get("household_of")).await {
+        Ok(h) => h,
+        Err(page) => return page,
+    };
     let req: NewClientForm = match f.typed(&spec) {
         Ok(r) => r,
-        Err(e) => return new_view(&s, &staff, StatusCode::UNPROCESSABLE_ENTITY, Some(refused_field("new", &f, e))),
+        Err(e) => {
+            let posted = Some(refused_field("new", &f, e));
+            return new_view(&s, &staff, StatusCode::UNPROCESSABLE_ENTITY, posted, household);
+        }
     };
     let new = NewClient {
         identity: ClientIdentity {
@@ -234,14 +277,14 @@ async fn create(State(s): State<UiState>, Counsel(staff): Counsel, Form(f): Form
         target_group: req.target_group,
         benefits: req.benefits,
         discretion_reason: req.discretion_reason,
-        household_of: None,
+        household_of: req.household_of,
     };
     let office = &s.api.office;
     match office.create_client(&office.author(&staff.caller.account), new).await {
         Ok(record) => see_other(&format!("/clients/{}?done=client-created", record.id)),
         Err(e) => {
             let (status, posted) = refused_problem("new", &f, e);
-            new_view(&s, &staff, status, Some(posted))
+            new_view(&s, &staff, status, Some(posted), household)
         }
     }
 }
@@ -413,7 +456,7 @@ async fn show(
         .iter()
         .map(|h| {
             json!({
-                "sender_name": office.office_name(h.handover.sender), "state": h.state.as_str(),
+                "id": h.id(), "sender_name": office.office_name(h.handover.sender), "state": h.state.as_str(),
                 "received_at": crate::domain::time::format_ts(h.received_at),
             })
         })
@@ -487,6 +530,10 @@ async fn show(
             "reasons": options([ExtensionReason::Illiteracy, ExtensionReason::MentalIllness, ExtensionReason::ChronicIllness, ExtensionReason::Disability, ExtensionReason::MultiProblemSituation], t, "reason"),
             "exit_reasons": options([ExitReason::ManagesIndependently, ExitReason::NoLongerReceivesBenefits, ExitReason::MovedAway, ExitReason::Other], t, "exit_reason"),
             "target_groups": target_groups(t), "benefits": benefits(t),
+            "health_answers": [
+                {"value": "yes", "label": t["health_answer"]["yes"]},
+                {"value": "no", "label": t["health_answer"]["no"]},
+            ],
         }),
     )
 }
@@ -848,6 +895,86 @@ async fn open_consent_page(
         ),
         Err(e) => after(&s, &staff, id, "consent", &f, Err(e), "consents").await,
     }
+}
+
+/// The consent page's statement as a printable form to sign (opened in a new tab).
+async fn paper_form(
+    State(s): State<UiState>,
+    Counsel(staff): Counsel,
+    Ids(id): Ids<ClientId>,
+    Form(f): Form,
+) -> Response {
+    let spec =
+        [("recipient", Kind::Str), ("categories", Kind::List), ("language", Kind::Str), ("valid_until", Kind::Str)];
+    let req: ConsentPageForm = match f.typed(&spec) {
+        Ok(r) => r,
+        Err(e) => return refused(&s, &staff, id, "consent", &f, e).await,
+    };
+    let mut categories = req.categories;
+    if categories.contains(&DataCategory::Plan(GoalArea::Health)) {
+        categories.insert(DataCategory::Health);
+    }
+    let ask = ConsentAsk {
+        client: id,
+        recipient: req.recipient,
+        categories,
+        language: req.language,
+        consent_expires_at: req.valid_until.map(crate::domain::time::german_day_end),
+    };
+    let office = &s.api.office;
+    match office.paper_form(&office.author(&staff.caller.account), ask).await {
+        Ok(page) => crate::http::pages::html(StatusCode::OK, page),
+        Err(e) => after(&s, &staff, id, "consent", &f, Err(e), "consents").await,
+    }
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct PaperForm {
+    recipient: OfficeId,
+    categories: BTreeSet<DataCategory>,
+    language: String,
+    #[serde(with = "crate::domain::time::date")]
+    signed_on: NaiveDate,
+    #[serde(default)]
+    health_granted: Option<String>,
+    #[serde(default, with = "crate::domain::time::date_opt")]
+    valid_until: Option<NaiveDate>,
+}
+
+async fn record_paper_consent(
+    State(s): State<UiState>,
+    Counsel(staff): Counsel,
+    Ids(id): Ids<ClientId>,
+    Form(f): Form,
+) -> Response {
+    let spec = [
+        ("recipient", Kind::Str),
+        ("categories", Kind::List),
+        ("language", Kind::Str),
+        ("signed_on", Kind::Str),
+        ("health_granted", Kind::Str),
+        ("valid_until", Kind::Str),
+    ];
+    let req: PaperForm = match f.typed(&spec) {
+        Ok(r) => r,
+        Err(e) => return refused(&s, &staff, id, "paper", &f, e).await,
+    };
+    let mut categories = req.categories;
+    if categories.contains(&DataCategory::Plan(GoalArea::Health)) {
+        categories.insert(DataCategory::Health);
+    }
+    let paper = crate::service::PaperConsent {
+        recipient: req.recipient,
+        categories,
+        language: req.language,
+        signed_on: req.signed_on,
+        health_granted: req.health_granted.as_deref().map(|a| a == "yes"),
+        valid_until: req.valid_until,
+    };
+    let office = &s.api.office;
+    let result = office.record_paper_consent(&office.author(&staff.caller.account), id, paper).await;
+    after(&s, &staff, id, "paper", &f, result.map(|_| "paper-consent-recorded"), "consents").await
 }
 
 async fn withdraw_consent(

@@ -27,11 +27,18 @@ pub fn router() -> Router<UiState> {
         .route("/incoming/{id}", get(incoming))
         .route("/incoming/{id}/accept", post(accept))
         .route("/incoming/{id}/decline", post(decline))
+        .route("/incoming/{id}/withdraw-consent", post(withdraw_consent))
 }
 
 /// The messages a redirect after a handover form may show.
-pub const FLASHES: &[&str] =
-    &["handover-drafted", "handover-approved", "handover-cancelled", "incoming-accepted", "incoming-declined"];
+pub const FLASHES: &[&str] = &[
+    "handover-drafted",
+    "handover-approved",
+    "handover-cancelled",
+    "incoming-accepted",
+    "incoming-declined",
+    "received-consent-withdrawn",
+];
 
 /// The reasons a receiving office declines for, as codes (the decision message carries the
 /// code, and an optional note after it).
@@ -283,6 +290,25 @@ async fn decline(State(s): State<UiState>, Counsel(staff): Counsel, Ids(Uid(id))
             let status = status_of(&problem);
             let posted = json!({"form": "decline", "problem": problem, "values": f.echo()});
             show_incoming(&s, &staff, id, status, Some(posted), None).await
+        }
+    }
+}
+
+/// The client withdrew here the consent a received handover came on: recorded, the sending
+/// office told, the record restricted (the same use case as the API's).
+async fn withdraw_consent(
+    State(s): State<UiState>,
+    Counsel(staff): Counsel,
+    Ids(Uid(id)): Ids<Uid>,
+    Form(f): Form,
+) -> Response {
+    let office = &s.api.office;
+    match office.withdraw_received_consent(&office.author(&staff.caller.account), id).await {
+        Ok(()) => see_other(&format!("/incoming/{id}?done=received-consent-withdrawn")),
+        Err(e) => {
+            let problem = problem_message(e);
+            let status = status_of(&problem);
+            show_incoming(&s, &staff, id, status, Some(json!({"problem": problem, "values": f.echo()})), None).await
         }
     }
 }
