@@ -185,6 +185,12 @@ async fn two_integration_managers_hand_a_client_over_by_keyboard_in_a_real_brows
     done(&browser, "session-recorded").await;
     assert!(browser.text("section[aria-labelledby=sessions]").await.contains("Erstes Gespräch in Heidelberg"));
     check(&browser, "client").await;
+    // The page from its top, as it opens (for the README).
+    let here = browser.path().await.split('?').next().unwrap().to_owned();
+    browser.go(&format!("{b_base}{here}")).await;
+    browser.wait_for("#client-name").await;
+    browser.execute("window.scrollTo(0, 0);", json!([])).await;
+    browser.screenshot("ui-client-overview").await;
 
     // The statement and the client list, in English too.
     browser.go(&format!("{b_base}/barrierefreiheit")).await;
