@@ -257,7 +257,7 @@ impl Driver {
         self.doc["paths"]
             .get(template)
             .and_then(|item| item.get(method))
-            .unwrap_or_else(|| panic!("{} {template} is not in docs/openapi.json", method.to_uppercase()))
+            .unwrap_or_else(|| panic!("{} {template} is not in the OpenAPI document", method.to_uppercase()))
     }
 
     /// Calls `"METHOD /path/{template}?query"` with `args` for the template's parameters, in
