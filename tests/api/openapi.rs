@@ -1,6 +1,8 @@
-//! Keeps `docs/openapi.json` true: its operations are exactly the routes of the caseworker API's
-//! router, and real offices, driven through every operation, answer only with documented status
-//! codes and with bodies that match the documented schemas.
+//! Keeps the OpenAPI document true. The document is generated from the handlers
+//! (`staffel::http::api::openapi`); these tests check that `docs/openapi.json` is that document
+//! written out, that the document is consistent in itself, and that real offices, driven through
+//! every operation, answer only with documented status codes and with bodies that match the
+//! documented schemas.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::{Arc, Mutex};
@@ -12,170 +14,40 @@ use jsonschema::Validator;
 use serde_json::{Value, json};
 use staffel::demo::DemoOffice;
 use staffel::dev_pki as dev;
+use staffel::http::problem::ProblemType;
 
-const DOC: &str = include_str!("../../docs/openapi.json");
-const ROUTER: &str = include_str!("../../src/http/api/mod.rs");
 const METHODS: [&str; 8] = ["get", "put", "post", "delete", "options", "head", "patch", "trace"];
 const P: &str = "urn:staffel:problem:";
 
+/// The generated document, as served.
 fn doc() -> Value {
-    serde_json::from_str(DOC).expect("docs/openapi.json is JSON")
+    serde_json::from_str(staffel::http::api::openapi_json()).expect("the generated document is JSON")
 }
 
 // ---------------------------------------------------------------------------------------------
-// The routes of `router()`, read from its source.
+// docs/openapi.json: the generated document, written out for readers.
 
-#[derive(Debug, Clone, PartialEq, Eq)]
-enum Tok {
-    Ident(String),
-    Str(String),
-    Punct(char),
-}
-
-/// Just enough of a Rust tokenizer for the router: identifiers, string literals, punctuation;
-/// comments and whitespace dropped.
-fn tokens(src: &str) -> Vec<Tok> {
-    let cs: Vec<char> = src.chars().collect();
-    let mut out = Vec::new();
-    let mut i = 0;
-    while i < cs.len() {
-        let c = cs[i];
-        if c.is_whitespace() {
-            i += 1;
-        } else if c == '/' && cs.get(i + 1) == Some(&'/') {
-            while i < cs.len() && cs[i] != '\n' {
-                i += 1;
-            }
-        } else if c == '/' && cs.get(i + 1) == Some(&'*') {
-            i += 2;
-            while i + 1 < cs.len() && !(cs[i] == '*' && cs[i + 1] == '/') {
-                i += 1;
-            }
-            i += 2;
-        } else if c == '"' {
-            let mut s = String::new();
-            i += 1;
-            while cs[i] != '"' {
-                if cs[i] == '\\' {
-                    i += 1;
-                }
-                s.push(cs[i]);
-                i += 1;
-            }
-            i += 1;
-            out.push(Tok::Str(s));
-        } else if c == '\'' {
-            // A char literal ('x', '\n') or a lifetime ('a).
-            if cs.get(i + 1) == Some(&'\\') {
-                i += 4;
-            } else if cs.get(i + 2) == Some(&'\'') {
-                i += 3;
-            } else {
-                i += 1;
-            }
-        } else if c.is_alphanumeric() || c == '_' {
-            let start = i;
-            while i < cs.len() && (cs[i].is_alphanumeric() || cs[i] == '_') {
-                i += 1;
-            }
-            out.push(Tok::Ident(cs[start..i].iter().collect()));
-        } else {
-            out.push(Tok::Punct(c));
-            i += 1;
-        }
-    }
-    out
-}
-
-/// (method, path) of every `.route(PATH, get(..).post(..))` in `router()` of src/http/api/mod.rs.
-fn router_routes() -> BTreeSet<(String, String)> {
-    let start = ROUTER.find("pub fn router(").expect("src/http/api/mod.rs has `pub fn router(`");
-    let end = start + ROUTER[start..].find("\n}\n").expect("router() ends with `}` in column 0");
-    let toks = tokens(&ROUTER[start..end]);
-    let punct = |i: usize, c: char| toks.get(i) == Some(&Tok::Punct(c));
-    let mut routes = BTreeSet::new();
-    let mut i = 0;
-    while i < toks.len() {
-        let Tok::Ident(name) = &toks[i] else {
-            i += 1;
-            continue;
-        };
-        let method_call = i > 0 && punct(i - 1, '.') && punct(i + 1, '(');
-        if method_call && ["nest", "nest_service", "merge", "route_service"].contains(&name.as_str()) {
-            panic!("router() uses `.{name}(`: teach tests/openapi.rs to read it");
-        }
-        if !(method_call && name == "route") {
-            i += 1;
-            continue;
-        }
-        let Some(Tok::Str(path)) = toks.get(i + 2) else { panic!("`.route(` without a string literal path") };
-        assert!(punct(i + 3, ','), "`.route({path:?}` is not followed by a comma");
-        let mut j = i + 4;
-        let mut depth = 0usize;
-        let mut methods = Vec::new();
-        loop {
-            match toks.get(j).unwrap_or_else(|| panic!("`.route({path:?}, ..` does not end")) {
-                Tok::Punct('(' | '[' | '{') => depth += 1,
-                Tok::Punct(')' | ']' | '}') if depth == 0 => break,
-                Tok::Punct(')' | ']' | '}') => depth -= 1,
-                Tok::Ident(m) if depth == 0 && punct(j + 1, '(') => {
-                    assert!(
-                        METHODS.contains(&m.as_str()),
-                        "route {path}: `{m}(..)` is no method router tests/openapi.rs knows"
-                    );
-                    methods.push(m.clone());
-                }
-                _ => {}
-            }
-            j += 1;
-        }
-        assert!(!methods.is_empty(), "route {path} has no method");
-        for m in methods {
-            assert!(routes.insert((m.clone(), path.clone())), "route {m} {path} twice");
-        }
-        i = j;
-    }
-    routes
-}
-
-fn documented_operations(doc: &Value) -> BTreeSet<(String, String)> {
-    let mut ops = BTreeSet::new();
-    for (path, item) in doc["paths"].as_object().expect("paths") {
-        for method in item.as_object().expect("path item").keys().filter(|k| METHODS.contains(&k.as_str())) {
-            ops.insert((method.clone(), path.clone()));
-        }
-    }
-    ops
-}
-
+/// `STAFFEL_WRITE_OPENAPI=1 cargo test --test api openapi` writes the generated document to
+/// docs/openapi.json first; either way the file must then hold exactly the generated document.
 #[test]
-fn the_router_reader_finds_chained_and_qualified_methods() {
-    let src = "pub fn router(state: S) -> Router {\n    Router::new()\n        // .route(\"/gone\", get(x))\n        \
-               .route(\"/a/{id}\", post(make).get(read))\n        .route(\"/b\", axum::routing::patch(change))\n        \
-               .route(\"/c\", get(|| async { \"ok\" }))\n        .with_state(state)\n}\n";
-    let toks = tokens(src);
-    assert!(toks.contains(&Tok::Str("/a/{id}".into())));
-    assert!(!toks.contains(&Tok::Str("/gone".into())));
-    // The real router has them all.
-    let routes = router_routes();
-    assert!(routes.len() >= 30, "only {} routes found", routes.len());
-    assert!(routes.contains(&("post".into(), "/api/v1/clients".into())));
-    assert!(routes.contains(&("get".into(), "/api/v1/clients".into())));
-    assert!(routes.contains(&("put".into(), "/api/v1/clients/{id}/eligibility".into())));
-    assert!(routes.contains(&("patch".into(), "/api/v1/clients/{id}/goals/{goal}".into())));
-    assert!(routes.contains(&("get".into(), "/healthz".into())));
-}
-
-#[test]
-fn the_document_has_exactly_the_routes_of_the_router() {
-    let routes = router_routes();
-    let documented = documented_operations(&doc());
-    let undocumented: Vec<_> = routes.difference(&documented).collect();
-    let unrouted: Vec<_> = documented.difference(&routes).collect();
+fn docs_openapi_json_is_the_generated_document() {
+    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/docs/openapi.json");
+    let generated = staffel::http::api::openapi_json();
+    if std::env::var_os("STAFFEL_WRITE_OPENAPI").is_some_and(|v| v == "1") {
+        std::fs::write(path, generated).expect("docs/openapi.json is writable");
+    }
+    let written = std::fs::read_to_string(path).expect("docs/openapi.json is there");
     assert!(
-        undocumented.is_empty() && unrouted.is_empty(),
-        "routes not in docs/openapi.json: {undocumented:?}; documented but not routed: {unrouted:?}"
+        written == generated,
+        "docs/openapi.json is not the document the code generates; regenerate it with \
+         `STAFFEL_WRITE_OPENAPI=1 cargo test --test api openapi` and commit it"
     );
+}
+
+#[test]
+fn the_document_is_generated_alike_every_time() {
+    let again = serde_json::to_value(staffel::http::api::openapi()).unwrap();
+    assert_eq!(again, doc(), "two generations differ");
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -277,15 +149,46 @@ fn the_document_is_consistent() {
             if status.starts_with('4') || status.starts_with('5') {
                 let media: Vec<_> = content.unwrap_or_else(|| panic!("{name} {status}: no content")).keys().collect();
                 assert_eq!(media, ["application/problem+json"], "{name} {status}");
+                // The problem types an answer names exist, and are of its status.
+                let schema = &response["content"]["application/problem+json"]["schema"];
+                let types = problem_types(schema);
+                assert!(!types.is_empty(), "{name} {status}: names no problem type");
+                for uri in types {
+                    let kind = ProblemType::ALL
+                        .iter()
+                        .find(|k| k.uri() == uri)
+                        .unwrap_or_else(|| panic!("{name} {status}: {uri} is no problem type"));
+                    assert_eq!(kind.status().as_str(), status, "{name}: {uri} is not a {status}");
+                }
             }
             for (media, m) in content.into_iter().flatten() {
                 compile(&doc, &m["schema"], &format!("{name} {status} {media}"));
+            }
+        }
+        // Every operation can meet headers too large; every one with a body, a body not I-JSON,
+        // too large, or not JSON at all.
+        assert!(responses.contains_key("431"), "{name}: no 431");
+        if op.get("requestBody").is_some() {
+            for status in ["400", "413", "415", "422"] {
+                assert!(responses.contains_key(status), "{name}: a body, and no {status}");
             }
         }
         if let Some(body) = op.get("requestBody") {
             compile(&doc, &body["content"]["application/json"]["schema"], &format!("{name} request body"));
         }
     }
+}
+
+/// The problem types (URIs) a problem answer's schema narrows the problem document to.
+fn problem_types(schema: &Value) -> Vec<&str> {
+    schema["allOf"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|part| part["properties"]["type"]["enum"].as_array())
+        .flatten()
+        .map(|t| t.as_str().expect("a problem type is a string"))
+        .collect()
 }
 
 /// A validator for a schema of the document, with the document's components beside it so that
@@ -354,7 +257,7 @@ impl Driver {
         self.doc["paths"]
             .get(template)
             .and_then(|item| item.get(method))
-            .unwrap_or_else(|| panic!("{} {template} is not in docs/openapi.json", method.to_uppercase()))
+            .unwrap_or_else(|| panic!("{} {template} is not in the OpenAPI document", method.to_uppercase()))
     }
 
     /// Calls `"METHOD /path/{template}?query"` with `args` for the template's parameters, in
@@ -531,7 +434,11 @@ async fn the_service_answers_as_documented() {
     assert_eq!(health, "ok");
     let served = d.http.get(format!("{}/api/v1/openapi.json", a.api)).send().await.unwrap();
     assert_eq!(served.headers()["content-type"], "application/json");
-    assert_eq!(served.text().await.unwrap(), DOC, "GET /api/v1/openapi.json is not docs/openapi.json");
+    assert_eq!(
+        served.text().await.unwrap(),
+        staffel::http::api::openapi_json(),
+        "GET /api/v1/openapi.json is not the generated document"
+    );
     d.expect(&anonymous(a), "GET /api/v1/openapi.json", &[], None, 200).await;
     let me = d.expect(&im, "GET /api/v1/office", &[], None, 200).await;
     assert_eq!(me["you"]["role"], "integration-manager");

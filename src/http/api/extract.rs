@@ -122,7 +122,7 @@ impl<S: Send + Sync> FromRequestParts<S> for NoQuery {
 }
 
 /// Typed ids in the path, read in their canonical form only (`ClientId`, `GoalId`, ... or
-/// [`Id`]); a path segment that is no such id, or is not UTF-8 after percent-decoding, is a
+/// [`HandoverId`] and the other ids of [`path_id!`]); a path segment that is no such id, or is not UTF-8 after percent-decoding, is a
 /// `not-found` problem.
 pub struct PathIds<T>(pub T);
 
@@ -137,18 +137,45 @@ impl<T: DeserializeOwned + Send, S: Send + Sync> FromRequestParts<S> for PathIds
     }
 }
 
-/// An id of a record that has no type of its own here (handovers, extension requests): a UUID in
-/// canonical form.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Id(pub uuid::Uuid);
+/// Ids of records that have no id type in the domain (handovers, whose id is the message id,
+/// and extension requests): a UUID in canonical form, typed so that one is not passed for the
+/// other, and described in the OpenAPI document.
+macro_rules! path_id {
+    ($($(#[$doc:meta])* $name:ident: $description:literal;)*) => {$(
+        $(#[$doc])*
+        #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+        pub struct $name(pub uuid::Uuid);
 
-impl<'de> serde::Deserialize<'de> for Id {
-    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let s = <std::borrow::Cow<'de, str>>::deserialize(d)?;
-        crate::domain::client::parse_canonical_uuid(&s)
-            .map(Id)
-            .ok_or_else(|| serde::de::Error::custom("not a UUID in canonical form"))
-    }
+        impl<'de> serde::Deserialize<'de> for $name {
+            fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+                let s = <std::borrow::Cow<'de, str>>::deserialize(d)?;
+                crate::domain::client::parse_canonical_uuid(&s)
+                    .map($name)
+                    .ok_or_else(|| serde::de::Error::custom("not a UUID in canonical form"))
+            }
+        }
+
+        impl utoipa::PartialSchema for $name {
+            fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+                let mut schema = <crate::http::api::schema::Uuid as utoipa::PartialSchema>::schema();
+                if let utoipa::openapi::RefOr::T(utoipa::openapi::schema::Schema::Object(o)) = &mut schema {
+                    o.description = Some($description.into());
+                }
+                schema
+            }
+        }
+
+        impl utoipa::ToSchema for $name {}
+    )*};
+}
+
+path_id! {
+    /// A handover this office sends.
+    HandoverId: "A handover this office sends; the id of its message.";
+    /// A handover this office received.
+    ReceivedHandoverId: "A handover this office received; the id of its message.";
+    /// An extension waiting for a team lead.
+    ExtensionRequestId: "An extension request waiting for a team lead.";
 }
 
 #[cfg(test)]
