@@ -258,10 +258,29 @@ async fn an_administrator_manages_accounts_and_sees_no_client_data() {
     assert_eq!(short.status, StatusCode::UNPROCESSABLE_ENTITY);
     assert!(short.body.contains("value=\"ben\"") && !short.body.contains("value=\"short\""), "no password echoed");
 
+    let ledger = v.get("/ledger").await;
+    assert_eq!(ledger.status, StatusCode::OK);
+    assert!(ledger.body.contains("Das Register ist unversehrt."));
+
     let mut lea = Visitor::new(&a.api);
     assert_eq!(lea.sign_in("lea", PASSWORD).await.status, StatusCode::SEE_OTHER);
     assert_eq!(lea.get("/accounts").await.status, StatusCode::FORBIDDEN);
     assert_eq!(lea.get(&format!("/clients/{id}")).await.status, StatusCode::OK);
+    let export = lea.get(&format!("/clients/{id}/export")).await;
+    assert_eq!(export.status, StatusCode::OK);
+    assert!(
+        export.body.contains("Auskunft nach Art. 15 DSGVO")
+            && export.body.contains(client["family_name"].as_str().unwrap())
+    );
+    // Erasure on request needs the team lead's confirmation that nothing must be kept.
+    let unconfirmed = lea.post(&format!("/clients/{id}/erasure"), &[]).await;
+    assert_eq!(unconfirmed.status, StatusCode::UNPROCESSABLE_ENTITY);
+    let erased = lea.post(&format!("/clients/{id}/erasure"), &[("confirm", "yes")]).await;
+    assert_eq!(erased.status, StatusCode::SEE_OTHER);
+    assert_eq!(erased.location(), "/clients?done=client-erased");
+    let gone = lea.get(&format!("/clients/{id}")).await;
+    assert_eq!(gone.status, StatusCode::GONE);
+    assert!(gone.body.contains("Die Daten der Person sind gelöscht"));
     stop_all(f.offices).await;
 }
 

@@ -16,7 +16,7 @@ mod goals;
 mod handovers;
 mod incoming;
 mod office;
-mod rights;
+pub(crate) mod rights;
 pub mod schema;
 mod sessions;
 mod views;

@@ -174,8 +174,14 @@ async fn export_client_page(
     _: NoQuery,
 ) -> ApiResult<Response> {
     let export = s.office.export_client(&s.office.author(&account), id).await?;
+    Ok(crate::http::pages::html(StatusCode::OK, printable_export(&export, &s.office)))
+}
+
+/// The export as a printable page (here and on the integration managers' pages): every part of
+/// the JSON document, as nested lists.
+pub(crate) fn printable_export(export: &ClientExport, office: &crate::service::Office) -> String {
     // The page shows every part of the JSON document, as nested lists.
-    let doc = serde_json::to_value(ExportView::new(&export, &s.office)).expect("the export serialises");
+    let doc = serde_json::to_value(ExportView::new(export, office)).expect("the export serialises");
     let mut body = String::new();
     for (title, key) in [
         ("Beratungsstelle / Office", "office"),
@@ -191,15 +197,14 @@ async fn export_client_page(
         render(&doc[key], &mut body);
         body.push_str("</section>\n");
     }
-    let page = format!(
+    format!(
         "<!DOCTYPE html>\n<html lang=\"de\">\n<head>\n<meta charset=\"utf-8\">\n<title>Auskunft / Access (Art. 15 DSGVO)</title>\n\
          <style>body {{ font-family: \"Noto Sans\", \"DejaVu Sans\", Arial, sans-serif; font-size: 10.5pt; max-width: 60rem; \
          margin: 1rem auto; }} dl {{ margin: 0 0 0 1rem; }} dt {{ font-weight: bold; }} dd {{ margin: 0 0 0.2rem 1rem; \
          word-break: break-all; }} ol {{ margin: 0; }} @page {{ size: A4; margin: 14mm; }}</style>\n</head>\n<body>\n\
          <h1>Auskunft nach Art. 15 DSGVO / Access under Art. 15 GDPR</h1>\n<p>{}</p>\n{body}</body>\n</html>\n",
         escape(&format!("Stand / as of {}", crate::domain::time::format_ts(export.exported_at))),
-    );
-    Ok(crate::http::pages::html(StatusCode::OK, page))
+    )
 }
 
 /// A JSON value as nested HTML lists, every text escaped.

@@ -38,6 +38,8 @@ pub fn router() -> Router<UiState> {
         .route("/clients/new", get(new_page))
         .route("/clients/{id}", get(show_page))
         .route("/clients/{id}/notice", get(notice))
+        .route("/clients/{id}/export", get(export))
+        .route("/clients/{id}/erasure", post(erase))
         .route("/clients/{id}/audit", get(audit))
         .route("/clients/{id}/sessions", post(record_session))
         .route("/clients/{id}/eligibility", post(set_eligibility))
@@ -73,6 +75,7 @@ const FLASHES: &[&str] = &[
     "consent-revoked",
     "account-created",
     "paper-consent-recorded",
+    "client-erased",
 ];
 
 /// The flash key of a `?done=` value, if it is one.
@@ -110,6 +113,8 @@ struct ListQuery {
     active: Option<String>,
     #[serde(default)]
     after: Option<String>,
+    #[serde(default)]
+    done: Option<String>,
 }
 
 const PAGE: u32 = 50;
@@ -157,7 +162,10 @@ async fn list(State(s): State<UiState>, Counsel(staff): Counsel, Query(q): Query
         &staff,
         "clients.html",
         StatusCode::OK,
-        json!({"nav": "clients", "q": q.q, "active": q.active.is_some(), "items": items, "next": next}),
+        json!({
+            "nav": "clients", "q": q.q, "active": q.active.is_some(), "items": items, "next": next,
+            "flash": flash(q.done.as_deref()),
+        }),
     )
 }
 
@@ -1102,4 +1110,29 @@ async fn audit(
         StatusCode::OK,
         json!({"nav": "clients", "client_id": id, "name": name, "items": items, "next": next}),
     )
+}
+
+/// Everything held about the client (GDPR Art. 15), printable: the same page as the API's.
+async fn export(State(s): State<UiState>, Counsel(staff): Counsel, Ids(id): Ids<ClientId>) -> Response {
+    let office = &s.api.office;
+    match office.export_client(&office.author(&staff.caller.account), id).await {
+        Ok(export) => {
+            crate::http::pages::html(StatusCode::OK, crate::http::api::rights::printable_export(&export, office))
+        }
+        Err(e) => error_page(&s, Some(&staff), staff.lang, e, "/clients"),
+    }
+}
+
+/// Erasure at the client's request (GDPR Art. 17), by a team lead who checked that no duty to
+/// keep the data stands in the way (the form asks them to confirm it).
+async fn erase(State(s): State<UiState>, Counsel(staff): Counsel, Ids(id): Ids<ClientId>, Form(f): Form) -> Response {
+    if f.get("confirm") != Some("yes") {
+        let e = FieldError { field: "confirm".into(), message: "confirm the check".into() };
+        return refused(&s, &staff, id, "erasure", &f, e).await;
+    }
+    let office = &s.api.office;
+    match office.erase_on_request(&office.author(&staff.caller.account), staff.caller.role, id).await {
+        Ok(_) => see_other("/clients?done=client-erased"),
+        Err(e) => after(&s, &staff, id, "erasure", &f, Err(e), "rights").await,
+    }
 }

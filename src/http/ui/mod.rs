@@ -13,6 +13,7 @@ pub mod assets;
 mod clients;
 mod forms;
 mod handovers;
+mod ledger;
 mod session;
 mod start;
 pub mod texts;
@@ -62,6 +63,7 @@ pub fn router(api: ApiState, settings: UiSettings) -> Router {
         .merge(clients::router())
         .merge(handovers::router())
         .merge(accounts::router())
+        .merge(ledger::router())
         .merge(assets::router())
         .layer(axum::middleware::from_fn(super::limit_headers))
         .layer(axum::middleware::from_fn(trace))
@@ -127,6 +129,7 @@ pub const TEMPLATES: &[(&str, &str)] = &[
     ("audit.html", include_str!("../../../templates/ui/audit.html")),
     ("accounts.html", include_str!("../../../templates/ui/accounts.html")),
     ("statement.html", include_str!("../../../templates/ui/statement.html")),
+    ("ledger.html", include_str!("../../../templates/ui/ledger.html")),
     ("error.html", include_str!("../../../templates/ui/error.html")),
 ];
 
