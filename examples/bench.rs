@@ -161,7 +161,7 @@ fn resident_mib() -> f64 {
 
 /// Stores a year's volume in an office's database: `n / 2` clients and `n` received handovers.
 async fn populate(database: &str, n: usize) {
-    let storage = staffel::storage::open(&office.database).await.unwrap();
+    let storage = staffel::storage::open(database).await.unwrap();
     let eligibility = Eligibility::new(TargetGroup::DisplacedFromUkraine, Benefits::SgbIi, None).unwrap();
     for batch in 0..(n / 2).div_ceil(1000) {
         let mut tx = storage.begin().await.unwrap();
@@ -224,7 +224,8 @@ async fn pages(n: usize) {
     let login = http
         .post(format!("{}/login", b.api))
         .header("origin", &b.api)
-        .form(&[("account", "ben"), ("password", "correct horse battery")])
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body("account=ben&password=correct+horse+battery")
         .send()
         .await
         .unwrap();
