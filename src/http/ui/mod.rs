@@ -88,9 +88,14 @@ async fn trace(request: axum::extract::Request, next: axum::middleware::Next) ->
     tracing::Instrument::instrument(
         async move {
             let started = std::time::Instant::now();
-            let response = next.run(request).await;
+            let mut response = next.run(request).await;
+            let elapsed = started.elapsed();
             tracing::Span::current().record("status", response.status().as_u16());
-            tracing::info!(micros = started.elapsed().as_micros() as u64, "handled");
+            tracing::info!(micros = elapsed.as_micros() as u64, "handled");
+            // The server's time for the page (W3C Server-Timing), for browsers' tools and the bench.
+            if let Ok(v) = HeaderValue::from_str(&format!("app;dur={:.3}", elapsed.as_secs_f64() * 1000.0)) {
+                response.headers_mut().insert("server-timing", v);
+            }
             response
         },
         span,
