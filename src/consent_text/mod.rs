@@ -13,8 +13,9 @@
 //! same office, recipient, categories and language always give the same lines, so the printed
 //! form and the screen give the same hash.
 //!
-//! Every page is a self-contained HTML5 document: inline styles, no scripts, no external
-//! resources; every inserted value is HTML-escaped. Arabic is laid out right to left (`dir`).
+//! The pages themselves are laid out by the templates in `templates/consent/` (`pages.rs`): on
+//! KERN for the screen, a self-contained document for the printed form. Laying them out never
+//! changes a line of the statement. Arabic is laid out right to left (`dir`).
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::LazyLock;
@@ -23,7 +24,11 @@ use chrono::{Datelike, NaiveDate};
 
 use crate::domain::consent::ConsentText;
 use crate::domain::{DataCategory, GoalArea};
-use crate::notice::{escape, fill};
+use crate::notice::fill;
+
+mod pages;
+
+pub use pages::{ReceiptView, STYLE, STYLE_PATH, WithdrawMessage, link_invalid_page, unavailable_page};
 
 mod generated {
     // `SOURCES: &[(code, file content)]`, sorted by code.
@@ -91,6 +96,8 @@ pub const KEYS: &[&str] = &[
     "withdraw_already",
     "link_invalid_title",
     "link_invalid",
+    "unavailable_title",
+    "unavailable",
     "paper_title",
     "paper_health_yes",
     "paper_health_no",
@@ -187,8 +194,9 @@ impl Language {
         self.text("status") != AUTHORITATIVE
     }
 
-    fn rtl(&self) -> bool {
-        self.text("dir").trim() == "rtl"
+    /// The writing direction, `ltr` or `rtl`, for the `dir` attribute.
+    fn dir(&self) -> &'static str {
+        if self.text("dir").trim() == "rtl" { "rtl" } else { "ltr" }
     }
 
     pub fn date(&self, date: NaiveDate) -> String {
@@ -279,124 +287,6 @@ impl Language {
         statement
     }
 
-    /// The start of a page: document head, the translation banner where this is a translation.
-    fn open(&self, title: &str) -> String {
-        let dir = if self.rtl() { "rtl" } else { "ltr" };
-        let mut page = format!(
-            "<!DOCTYPE html>\n<html lang=\"{lang}\" dir=\"{dir}\">\n<head>\n<meta charset=\"utf-8\">\n\
-             <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n<title>{title}</title>\n\
-             <style>\n{CSS}</style>\n</head>\n<body>\n<main>\n",
-            lang = escape(self.code),
-            title = escape(title),
-        );
-        if self.is_translation() {
-            page.push_str(&format!(
-                "<p class=\"banner\" role=\"note\">{}</p>\n",
-                escape(self.text("status_note").trim())
-            ));
-        }
-        page
-    }
-
-    fn statement_html(&self, statement: &Statement, boxes: Boxes) -> String {
-        let mut html = String::new();
-        let mut in_list = false;
-        for (kind, line) in &statement.lines {
-            if in_list && *kind != LineKind::Item {
-                html.push_str("</ul>\n");
-                in_list = false;
-            }
-            let line = escape(line);
-            match kind {
-                LineKind::Title => html.push_str(&format!("<h1>{line}</h1>\n")),
-                LineKind::Paragraph => html.push_str(&format!("<p>{line}</p>\n")),
-                LineKind::Heading => html.push_str(&format!("<h2>{line}</h2>\n")),
-                LineKind::Item => {
-                    if !in_list {
-                        html.push_str("<ul>\n");
-                        in_list = true;
-                    }
-                    html.push_str(&format!("<li>{line}</li>\n"));
-                }
-                LineKind::Consent | LineKind::HealthConsent => {
-                    let name = if *kind == LineKind::Consent { "agree" } else { "health" };
-                    match boxes {
-                        Boxes::Form => html.push_str(&format!(
-                            "<p class=\"confirm\"><label><input type=\"checkbox\" id=\"{name}\" name=\"{name}\" \
-                             value=\"yes\"> <span>{line}</span></label></p>\n"
-                        )),
-                        Boxes::Paper => html.push_str(&format!(
-                            "<p class=\"confirm\"><span class=\"box\" aria-hidden=\"true\"></span> <span>{line}</span></p>\n"
-                        )),
-                    }
-                }
-            }
-        }
-        if in_list {
-            html.push_str("</ul>\n");
-        }
-        html
-    }
-
-    /// The consent page: the statement with a checkbox for the consent (and one for health data
-    /// where asked), posted to `action`. `must_agree`: the client submitted without ticking.
-    pub fn consent_page(&self, statement: &Statement, action: &str, must_agree: bool) -> String {
-        let mut page = self.open(&statement.lines[0].1);
-        if must_agree {
-            page.push_str(&format!("<p class=\"error\" role=\"alert\">{}</p>\n", escape(self.text("must_agree"))));
-        }
-        page.push_str(&format!("<form method=\"post\" action=\"{}\">\n", escape(action)));
-        page.push_str(&self.statement_html(statement, Boxes::Form));
-        page.push_str(&format!(
-            "<p><button type=\"submit\" id=\"submit\">{}</button></p>\n</form>\n<p class=\"hint\">{}</p>\n",
-            escape(self.text("submit")),
-            escape(self.text("decline_hint")),
-        ));
-        page.push_str(&text_footer(&statement.text));
-        page.push_str(CLOSE);
-        page
-    }
-
-    /// The receipt the client keeps.
-    pub fn receipt_page(&self, r: &ReceiptView<'_>) -> String {
-        let parties = Parties { office: r.office, recipient: r.recipient };
-        let title = self.text("receipt_title");
-        let mut page = self.open(title);
-        page.push_str(&format!("<h1>{}</h1>\n", escape(title)));
-        let date = self.date(r.given_on);
-        let p = |key: &str, extra: &[(&str, &str)]| format!("<p>{}</p>\n", escape(&self.says(key, parties, extra)));
-        page.push_str(&p("receipt_given", &[("date", &date)]));
-        page.push_str(&p("receipt_to", &[]));
-        page.push_str(&p("receipt_categories", &[]));
-        page.push_str("<ul>\n");
-        for line in self.category_lines(r.categories, parties) {
-            page.push_str(&format!("<li>{}</li>\n", escape(&line)));
-        }
-        page.push_str("</ul>\n");
-        if !r.categories.contains(&DataCategory::Health) {
-            page.push_str(&p("receipt_health_no", &[]));
-        }
-        let (seq, version) = (r.ledger_seq.to_string(), r.text.version.as_str());
-        page.push_str(&p(
-            "receipt_text",
-            &[("text_id", &r.text.id), ("version", version), ("language", &r.text.language)],
-        ));
-        page.push_str(&p("receipt_entry", &[("seq", &seq), ("hash", r.ledger_hash)]));
-        page.push_str(&format!(
-            "<p class=\"code\">{}</p>\n",
-            escape(&self.says("receipt_code", parties, &[("code", r.withdrawal_code)]))
-        ));
-        page.push_str(&p("receipt_withdraw", &[("url", r.withdraw_url)]));
-        page.push_str(&p("receipt_keep", &[]));
-        page.push_str(&format!(
-            "<p class=\"file\"><a download=\"consent-receipt.jws\" href=\"data:application/jose;base64,{}\">{}</a></p>\n",
-            base64_std(r.signed_receipt.as_bytes()),
-            escape(&self.says("receipt_file", parties, &[])),
-        ));
-        page.push_str(CLOSE);
-        page
-    }
-
     /// The categories of a consent as the client reads them.
     fn category_lines(&self, categories: &BTreeSet<DataCategory>, parties: Parties<'_>) -> Vec<String> {
         let mut lines = Vec::new();
@@ -411,167 +301,7 @@ impl Language {
         }
         lines
     }
-
-    /// The withdrawal page: a field for the code of the receipt. `message`: what happened to a
-    /// code just entered.
-    pub fn withdraw_page(&self, action: &str, message: Option<WithdrawMessage<'_>>) -> String {
-        let title = self.text("withdraw_title");
-        let mut page = self.open(title);
-        page.push_str(&format!("<h1>{}</h1>\n", escape(title)));
-        match message {
-            Some(WithdrawMessage::Done { office, recipient }) => {
-                let parties = Parties { office, recipient };
-                page.push_str(&format!(
-                    "<p class=\"done\" role=\"status\">{}</p>\n",
-                    escape(&self.says("withdraw_done", parties, &[]))
-                ));
-                page.push_str(CLOSE);
-                return page;
-            }
-            Some(WithdrawMessage::Already) => page.push_str(&format!(
-                "<p class=\"done\" role=\"status\">{}</p>\n",
-                escape(self.text("withdraw_already"))
-            )),
-            Some(WithdrawMessage::Unknown) => page.push_str(&format!(
-                "<p class=\"error\" role=\"alert\">{}</p>\n",
-                escape(self.text("withdraw_unknown"))
-            )),
-            None => {}
-        }
-        page.push_str(&format!(
-            "<p>{intro}</p>\n<form method=\"post\" action=\"{action}\">\n<p><label for=\"code\">{label}</label><br>\
-             <input id=\"code\" name=\"code\" type=\"text\" autocomplete=\"off\" autocapitalize=\"characters\" \
-             spellcheck=\"false\" dir=\"ltr\" maxlength=\"64\" required></p>\n\
-             <input type=\"hidden\" name=\"lang\" value=\"{lang}\">\n\
-             <p><button type=\"submit\" id=\"submit\">{submit}</button></p>\n</form>\n",
-            intro = escape(self.text("withdraw_intro")),
-            action = escape(action),
-            label = escape(self.text("withdraw_code_label")),
-            lang = escape(self.code),
-            submit = escape(self.text("withdraw_submit")),
-        ));
-        page.push_str(CLOSE);
-        page
-    }
-
-    /// The printed form: the same statement, with boxes to tick and a line to sign; the text's
-    /// id, version, language and hash at the foot, so the form recorded is the form printed.
-    pub fn paper_form(&self, statement: &Statement, parties: Parties<'_>) -> String {
-        let mut page = self.open(self.text("paper_title"));
-        page.push_str(&format!("<p class=\"paper-title\">{}</p>\n", escape(self.text("paper_title"))));
-        page.push_str(&self.statement_html(statement, Boxes::Paper));
-        if statement.lines.iter().any(|(k, _)| *k == LineKind::HealthConsent) {
-            page.push_str(&format!(
-                "<p class=\"confirm\"><span class=\"box\" aria-hidden=\"true\"></span> <span>{}</span></p>\n",
-                escape(&self.says("paper_health_no", parties, &[]))
-            ));
-        }
-        page.push_str(&format!(
-            "<div class=\"signature\"><span>{}</span></div>\n",
-            escape(self.text("paper_signature"))
-        ));
-        page.push_str(&text_footer(&statement.text));
-        page.push_str(CLOSE);
-        page
-    }
 }
-
-/// The page an unknown, used or expired consent link shows: in every language (who opened it is
-/// not known), each part in its own direction.
-pub fn link_invalid_page() -> String {
-    let mut page = format!(
-        "<!DOCTYPE html>\n<html lang=\"{}\">\n<head>\n<meta charset=\"utf-8\">\n\
-         <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n<title>{}</title>\n\
-         <style>\n{CSS}</style>\n</head>\n<body>\n<main>\n",
-        DEFAULT_LANGUAGE,
-        escape(language(DEFAULT_LANGUAGE).map_or("", |l| l.text("link_invalid_title"))),
-    );
-    for l in LANGUAGES.iter() {
-        let dir = if l.rtl() { "rtl" } else { "ltr" };
-        page.push_str(&format!(
-            "<section lang=\"{}\" dir=\"{dir}\">\n<h1>{}</h1>\n<p>{}</p>\n</section>\n",
-            escape(l.code),
-            escape(l.text("link_invalid_title")),
-            escape(l.text("link_invalid")),
-        ));
-    }
-    page.push_str(CLOSE);
-    page
-}
-
-/// What the withdrawal page reports.
-#[derive(Clone, Copy)]
-pub enum WithdrawMessage<'a> {
-    Done { office: &'a str, recipient: &'a str },
-    Already,
-    Unknown,
-}
-
-/// What a receipt shows.
-pub struct ReceiptView<'a> {
-    pub office: &'a str,
-    pub recipient: &'a str,
-    pub given_on: NaiveDate,
-    pub categories: &'a BTreeSet<DataCategory>,
-    pub text: &'a ConsentText,
-    pub ledger_seq: u64,
-    pub ledger_hash: &'a str,
-    pub withdrawal_code: &'a str,
-    pub withdraw_url: &'a str,
-    /// The signed JSON consent receipt (compact JWS), offered as a file to keep.
-    pub signed_receipt: &'a str,
-}
-
-#[derive(Clone, Copy)]
-enum Boxes {
-    Form,
-    Paper,
-}
-
-/// The text's identity at the foot of a page, for the record (not part of the statement).
-fn text_footer(text: &ConsentText) -> String {
-    format!(
-        "<footer dir=\"ltr\"><small>{} v{} {} · SHA-256 {}</small></footer>\n",
-        escape(&text.id),
-        escape(&text.version),
-        escape(&text.language),
-        escape(&text.sha256)
-    )
-}
-
-fn base64_std(bytes: &[u8]) -> String {
-    use base64::Engine as _;
-    base64::engine::general_purpose::STANDARD.encode(bytes)
-}
-
-const CLOSE: &str = "</main>\n</body>\n</html>\n";
-
-const CSS: &str = "\
-@page { size: A4; margin: 14mm 16mm; }
-* { box-sizing: border-box; }
-html { background: #fff; color: #111; }
-body { margin: 0 auto; max-width: 46rem; padding: 1.5rem 1rem; font-family: \"Noto Sans\", \"Noto Sans Arabic\", \
-\"DejaVu Sans\", Arial, sans-serif; font-size: 1.2rem; line-height: 1.5; }
-h1 { font-size: 1.6rem; line-height: 1.25; margin: 0 0 1rem; }
-h2 { font-size: 1.25rem; margin: 1.25rem 0 0.5rem; }
-p, ul { margin: 0 0 0.75rem; }
-ul { padding-inline-start: 1.5rem; }
-.banner { border: 2px solid #8a5a00; background: #fff4dc; padding: 0.5rem 0.75rem; }
-.error { border: 2px solid #a00; background: #fde8e8; padding: 0.5rem 0.75rem; }
-.done { border: 2px solid #1a6b2a; background: #e6f4e9; padding: 0.5rem 0.75rem; }
-.confirm { margin: 1rem 0; padding: 0.75rem; border: 2px solid #333; }
-.confirm label { display: flex; gap: 0.75rem; align-items: flex-start; cursor: pointer; }
-.confirm input { width: 1.6rem; height: 1.6rem; flex: none; margin: 0.15rem 0 0; }
-.box { display: inline-block; width: 1.2rem; height: 1.2rem; border: 2px solid #000; vertical-align: middle; }
-button { font: inherit; padding: 0.6rem 1.4rem; border: 2px solid #0b3d91; background: #0b3d91; color: #fff; \
-border-radius: 0.3rem; cursor: pointer; }
-input[type=text] { font: inherit; padding: 0.4rem; width: 100%; max-width: 24rem; letter-spacing: 0.08em; }
-.code { font-size: 1.4rem; font-weight: bold; padding: 0.5rem; border: 2px dashed #000; }
-.hint { color: #333; }
-.signature { margin-top: 3rem; border-top: 1px solid #000; padding-top: 0.25rem; max-width: 24rem; }
-footer { margin-top: 2rem; color: #444; word-break: break-all; }
-@media print { body { max-width: none; padding: 0; font-size: 11pt; } button, .file { display: none; } }
-";
 
 #[cfg(test)]
 mod tests {
@@ -613,13 +343,8 @@ mod tests {
         assert!(!language("en").unwrap().is_translation());
         assert!(language("uk").unwrap().is_translation());
         assert!(language("ar").unwrap().is_translation());
-        let ar = language("ar").unwrap().consent_page(
-            &language("ar").unwrap().statement(parties(), &asked(true), None),
-            "/x",
-            false,
-        );
-        assert!(ar.contains("dir=\"rtl\""));
-        assert!(ar.contains("class=\"banner\""));
+        assert_eq!(language("ar").unwrap().dir(), "rtl");
+        assert_eq!(language("de").unwrap().dir(), "ltr");
     }
 
     #[test]
@@ -631,11 +356,7 @@ mod tests {
             (s.text.id.as_str(), s.text.version.as_str(), s.text.language.as_str()),
             ("staffel-handover-consent", "1", "de")
         );
-        // Every line appears on the page, escaped, and nothing of the form is hashed.
-        let page = de.consent_page(&s, "/consent/t", false);
-        for (_, line) in &s.lines {
-            assert!(page.contains(&escape(line)), "{line}");
-        }
+        // Nothing of the form around it is hashed (that every line is shown: `pages`).
         assert!(!s.plain().contains(de.text("submit")));
         // Not asked: health is listed as not sent; asked: it is asked separately.
         assert!(s.lines.iter().all(|(k, _)| *k != LineKind::HealthConsent));
@@ -655,12 +376,12 @@ mod tests {
     }
 
     #[test]
-    fn inserted_names_are_escaped() {
+    fn the_hashed_text_is_pinned() {
+        // The statement's text is what the ledger's hash covers: a change of a hashed text or of
+        // how the lines are made needs a new `version` in consents/, and a new pin here.
         let de = language("de").unwrap();
-        let evil = Parties { office: "<script>x</script>", recipient: "A & B" };
-        let page = de.consent_page(&de.statement(evil, &asked(false), None), "/consent/t", true);
-        assert!(!page.contains("<script>"));
-        assert!(page.contains("A &amp; B"));
-        assert!(page.contains("class=\"error\""));
+        let s = de.statement(parties(), &asked(true), Some(NaiveDate::from_ymd_opt(2027, 3, 31).unwrap()));
+        assert_eq!(s.lines.len(), 25, "{:#?}", s.lines);
+        assert_eq!(s.text.sha256, "8900dbb7cf2b053730cbb072751aca5c5d52156b409d577f2dcd5da93e4837e7");
     }
 }

@@ -1,12 +1,16 @@
 //! The client's pages on the caseworker API listener, without an account: the consent page
 //! behind a one-time link (`/consent/<token>`), and the withdrawal page where the client enters
-//! the code of their receipt (`/consent/withdraw`). Plain HTML forms, no scripts; every page is
-//! sent with a strict Content-Security-Policy, no caching, and no referrer (the link's token
-//! must not leak).
+//! the code of their receipt (`/consent/withdraw`). Plain HTML forms rendered from the templates
+//! in `templates/consent/` (see [`crate::consent_text`]), on KERN, no scripts; every page is sent
+//! under the strict Content-Security-Policy of the office's pages (no inline styles), no
+//! caching, and no referrer (the link's token must not leak).
+//!
+//! Also here: [`html`], the headers of the printable documents (the printed consent form, the
+//! export), which carry their own inline print styles.
 
 use axum::body::Bytes;
 use axum::extract::{Path, Request, State};
-use axum::http::{HeaderValue, StatusCode, header};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 
 use crate::consent_text::{self, DEFAULT_LANGUAGE, ReceiptView, WithdrawMessage};
@@ -21,17 +25,39 @@ const MAX_FORM_BYTES: usize = 4096;
 pub const WITHDRAW_PATH: &str = "/consent/withdraw";
 
 /// The client pages, served on the caseworker API listener beside the API (not part of the JSON
-/// API and its OpenAPI document: they answer HTML, failures included).
+/// API and its OpenAPI document: they answer HTML, failures included), with their stylesheet.
+/// KERN's stylesheets and fonts are served by the pages of the office (`crate::http::ui`).
 pub fn router(state: ApiState) -> axum::Router {
     use axum::routing::get;
     axum::Router::new()
         .route(WITHDRAW_PATH, get(withdraw_page).post(withdraw))
+        .route(consent_text::STYLE_PATH, get(style))
         .route("/consent/{token}", get(consent_page).post(give_consent))
         .layer(axum::middleware::from_fn(super::limit_headers))
         .with_state(state)
 }
 
-/// An HTML page with the headers every client page carries.
+/// A client page with its headers: those of the office's pages (strict Content-Security-Policy:
+/// stylesheets and fonts from the office only, no scripts, no inline styles; no caching), and no
+/// referrer at all. A page that could not be rendered (a mistake in a template) is logged and
+/// answered with a plain 500.
+fn client_page(status: StatusCode, page: Result<String, minijinja::Error>) -> Response {
+    let mut response = match page {
+        Ok(page) => (status, page).into_response(),
+        Err(e) => {
+            tracing::error!(error = %e, "a client page could not be rendered");
+            (StatusCode::INTERNAL_SERVER_ERROR, "internal error").into_response()
+        }
+    };
+    crate::http::ui::page_headers(&mut response);
+    response.headers_mut().insert(header::REFERRER_POLICY, HeaderValue::from_static("no-referrer"));
+    response
+}
+
+/// A printable document (the printed consent form, the export as a page) with its headers. Such
+/// a document is self-contained, to be saved and printed as it is: its print styles are inline,
+/// so this Content-Security-Policy allows inline styles, and only for these documents; the
+/// client pages are sent with [`client_page`]'s.
 pub fn html(status: StatusCode, page: String) -> Response {
     let mut response = (status, page).into_response();
     let h = response.headers_mut();
@@ -50,9 +76,27 @@ pub fn html(status: StatusCode, page: String) -> Response {
     response
 }
 
+/// The client pages' own stylesheet (`templates/consent/client.css`), revalidated by its digest.
+async fn style(headers: HeaderMap) -> Response {
+    static ETAG: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    let etag = ETAG.get_or_init(|| format!("\"{}\"", &crate::digest::sha256_hex(consent_text::STYLE.as_bytes())[..32]));
+    let mut response = if headers.get(header::IF_NONE_MATCH).and_then(|v| v.to_str().ok()) == Some(etag.as_str()) {
+        StatusCode::NOT_MODIFIED.into_response()
+    } else {
+        (StatusCode::OK, consent_text::STYLE).into_response()
+    };
+    let h = response.headers_mut();
+    h.insert(header::CONTENT_TYPE, HeaderValue::from_static("text/css; charset=utf-8"));
+    h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
+    h.insert(header::ETAG, HeaderValue::from_str(etag).expect("hex"));
+    h.insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
+    response
+}
+
 /// The values of a form body (`application/x-www-form-urlencoded`, at most 4 KiB): each named
-/// field's last value; other fields are ignored.
-async fn form(request: Request, names: &[&str]) -> Result<Vec<Option<String>>, Response> {
+/// field's last value; other fields are ignored. Anything else is answered with the page for a
+/// page that cannot be shown (in every language), with its status.
+async fn form(office: &str, request: Request, names: &[&str]) -> Result<Vec<Option<String>>, Response> {
     let is_form = request
         .headers()
         .get(header::CONTENT_TYPE)
@@ -60,11 +104,11 @@ async fn form(request: Request, names: &[&str]) -> Result<Vec<Option<String>>, R
         .and_then(|v| v.split(';').next())
         .is_some_and(|v| v.trim().eq_ignore_ascii_case("application/x-www-form-urlencoded"));
     if !is_form {
-        return Err(html(StatusCode::UNSUPPORTED_MEDIA_TYPE, String::from("a form was expected")));
+        return Err(client_page(StatusCode::UNSUPPORTED_MEDIA_TYPE, consent_text::unavailable_page(office)));
     }
     let body: Bytes = axum::body::to_bytes(request.into_body(), MAX_FORM_BYTES)
         .await
-        .map_err(|_| html(StatusCode::PAYLOAD_TOO_LARGE, String::from("the form is too large")))?;
+        .map_err(|_| client_page(StatusCode::PAYLOAD_TOO_LARGE, consent_text::unavailable_page(office)))?;
     let mut values = vec![None; names.len()];
     for (k, v) in form_urlencoded::parse(&body) {
         if let Some(i) = names.iter().position(|n| *n == k) {
@@ -74,18 +118,17 @@ async fn form(request: Request, names: &[&str]) -> Result<Vec<Option<String>>, R
     Ok(values)
 }
 
-fn link_invalid() -> Response {
-    html(StatusCode::GONE, consent_text::link_invalid_page())
-}
-
-/// A failure on a client page: a link that cannot be used gets its page, anything else a plain
-/// message (logged, no detail).
-fn failed(e: ServiceError) -> Response {
+/// A failure on a client page: a link that cannot be used gets its page, anything else the page
+/// for a page that cannot be shown, with the problem's status (no detail; an internal failure is
+/// logged as the problem is made). Both in every language: who opened the page is not known.
+fn failed(office: &str, e: ServiceError) -> Response {
     match e {
-        ServiceError::Domain(DomainError::ConsentLinkExpired | DomainError::ConsentLinkUsed) => link_invalid(),
+        ServiceError::Domain(DomainError::ConsentLinkExpired | DomainError::ConsentLinkUsed) => {
+            client_page(StatusCode::GONE, consent_text::link_invalid_page(office))
+        }
         other => {
             let status = crate::http::problem::Problem::from(other).kind.status();
-            html(status, String::from("Die Seite kann gerade nicht angezeigt werden. / The page cannot be shown."))
+            client_page(status, consent_text::unavailable_page(office))
         }
     }
 }
@@ -93,30 +136,31 @@ fn failed(e: ServiceError) -> Response {
 async fn consent_page(State(s): State<ApiState>, Path(token): Path<String>) -> Response {
     let office = &s.office;
     match office.consent_page(&token).await {
-        Ok(page) => {
-            html(StatusCode::OK, page.language.consent_page(&page.statement, &format!("/consent/{token}"), false))
-        }
-        Err(e) => failed(e),
+        Ok(page) => client_page(
+            StatusCode::OK,
+            page.language.consent_page(office.name(), &page.statement, &format!("/consent/{token}"), false),
+        ),
+        Err(e) => failed(office.name(), e),
     }
 }
 
 async fn give_consent(State(s): State<ApiState>, Path(token): Path<String>, request: Request) -> Response {
-    let values = match form(request, &["agree", "health"]).await {
+    let office = &s.office;
+    let values = match form(office.name(), request, &["agree", "health"]).await {
         Ok(v) => v,
         Err(r) => return r,
     };
     let agree = values[0].as_deref() == Some("yes");
     let health = values[1].as_deref() == Some("yes");
     if !agree {
-        return match s.office.consent_page(&token).await {
-            Ok(page) => html(
+        return match office.consent_page(&token).await {
+            Ok(page) => client_page(
                 StatusCode::UNPROCESSABLE_ENTITY,
-                page.language.consent_page(&page.statement, &format!("/consent/{token}"), true),
+                page.language.consent_page(office.name(), &page.statement, &format!("/consent/{token}"), true),
             ),
-            Err(e) => failed(e),
+            Err(e) => failed(office.name(), e),
         };
     }
-    let office = &s.office;
     match office.give_consent(&token, health).await {
         Ok(given) => {
             let code = given.withdrawal_code.printed();
@@ -132,9 +176,9 @@ async fn give_consent(State(s): State<ApiState>, Path(token): Path<String>, requ
                 withdraw_url: &office.withdraw_url(),
                 signed_receipt: &given.signed_receipt,
             };
-            html(StatusCode::OK, given.language.receipt_page(&view))
+            client_page(StatusCode::OK, given.language.receipt_page(&view))
         }
-        Err(e) => failed(e),
+        Err(e) => failed(office.name(), e),
     }
 }
 
@@ -152,30 +196,35 @@ fn page_language(lang: Option<&str>) -> &'static consent_text::Language {
         .expect("the default language has texts")
 }
 
-async fn withdraw_page(crate::http::api::extract::Query(q): crate::http::api::extract::Query<LangQuery>) -> Response {
-    html(StatusCode::OK, page_language(q.lang.as_deref()).withdraw_page(WITHDRAW_PATH, None))
+async fn withdraw_page(
+    State(s): State<ApiState>,
+    crate::http::api::extract::Query(q): crate::http::api::extract::Query<LangQuery>,
+) -> Response {
+    client_page(StatusCode::OK, page_language(q.lang.as_deref()).withdraw_page(s.office.name(), WITHDRAW_PATH, None))
 }
 
 async fn withdraw(State(s): State<ApiState>, request: Request) -> Response {
-    let values = match form(request, &["code", "lang"]).await {
+    let office = &s.office;
+    let values = match form(office.name(), request, &["code", "lang"]).await {
         Ok(v) => v,
         Err(r) => return r,
     };
     let asked = page_language(values[1].as_deref());
-    let office = &s.office;
+    let name = office.name();
     match office.withdraw_with_code(values[0].as_deref().unwrap_or_default()).await {
         Ok(CodeWithdrawal::Withdrawn { grant, recipient_name }) => {
             let lang = page_language(Some(&grant.text.language));
-            let message = WithdrawMessage::Done { office: office.name(), recipient: &recipient_name };
-            html(StatusCode::OK, lang.withdraw_page(WITHDRAW_PATH, Some(message)))
+            let message = WithdrawMessage::Done { office: name, recipient: &recipient_name };
+            client_page(StatusCode::OK, lang.withdraw_page(name, WITHDRAW_PATH, Some(message)))
         }
         Ok(CodeWithdrawal::Already { grant }) => {
             let lang = page_language(Some(&grant.text.language));
-            html(StatusCode::OK, lang.withdraw_page(WITHDRAW_PATH, Some(WithdrawMessage::Already)))
+            client_page(StatusCode::OK, lang.withdraw_page(name, WITHDRAW_PATH, Some(WithdrawMessage::Already)))
         }
-        Ok(CodeWithdrawal::Unknown) => {
-            html(StatusCode::UNPROCESSABLE_ENTITY, asked.withdraw_page(WITHDRAW_PATH, Some(WithdrawMessage::Unknown)))
-        }
-        Err(e) => failed(e),
+        Ok(CodeWithdrawal::Unknown) => client_page(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            asked.withdraw_page(name, WITHDRAW_PATH, Some(WithdrawMessage::Unknown)),
+        ),
+        Err(e) => failed(name, e),
     }
 }

@@ -6,13 +6,15 @@
 //! found by `build.rs`. A new language is one more text file with exactly the keys of
 //! `notices/de.toml` (a test checks every file); no Rust change.
 //!
-//! The page is a self-contained HTML5 document: inline print styles for A4, no scripts, no
-//! external resources. Every inserted value and every text is HTML-escaped.
+//! The page is laid out by the minijinja template `templates/notice/notice.html` (parsed once,
+//! HTML-escaped): a self-contained HTML5 document with inline print styles for A4, no scripts,
+//! no external resources. Every inserted value and every text is HTML-escaped.
 
 use std::collections::BTreeMap;
-use std::sync::LazyLock;
+use std::sync::{LazyLock, OnceLock};
 
 use chrono::{Datelike, NaiveDate};
+use minijinja::{Environment, UndefinedBehavior};
 
 mod generated {
     // `SOURCES: &[(code, file content)]`, sorted by code.
@@ -117,31 +119,18 @@ fn parse(source: &str) -> Result<BTreeMap<String, String>, toml::de::Error> {
     toml::from_str(source)
 }
 
-const CSS: &str = "\
-@page { size: A4; margin: 14mm 16mm; }
-* { box-sizing: border-box; }
-html { background: #fff; color: #000; }
-body { margin: 0 auto; max-width: 174mm; padding: 8mm 4mm; font-family: \"Noto Sans\", \"DejaVu Sans\", Arial, \
-Helvetica, sans-serif; font-size: 11pt; line-height: 1.35; }
-header { border-bottom: 1pt solid #000; padding-bottom: 2mm; margin-bottom: 4mm; }
-.office { margin: 0; }
-h1 { font-size: 18pt; line-height: 1.2; margin: 1mm 0; }
-.for { margin: 0; font-size: 13pt; font-weight: bold; }
-.issued { margin: 1mm 0 0; font-size: 10pt; }
-h2 { font-size: 13pt; margin: 4mm 0 1.5mm; }
-p, ul { margin: 0 0 1.5mm; }
-ul { padding-inline-start: 7mm; }
-.dates { display: grid; grid-template-columns: auto 1fr; gap: 1.5mm 6mm; align-items: baseline; margin: 2mm 0 3mm; \
-padding: 3mm 5mm; border: 1.5pt solid #000; }
-.dates dt, .dates dd { margin: 0; }
-.dates dd { font-weight: bold; }
-.dates .last-day { font-size: 15pt; }
-@media print {
-  body { max-width: none; padding: 0; }
-  .dates, li { break-inside: avoid; }
-  h2 { break-after: avoid; }
+/// The template, parsed once; auto-escaping is on (its name ends in `.html`), and a text the
+/// page does not have is an error, not an empty string.
+fn environment() -> &'static Environment<'static> {
+    static ENV: OnceLock<Environment<'static>> = OnceLock::new();
+    ENV.get_or_init(|| {
+        let mut env = Environment::new();
+        env.set_undefined_behavior(UndefinedBehavior::SemiStrict);
+        env.add_template("notice.html", include_str!("../../templates/notice/notice.html"))
+            .unwrap_or_else(|e| panic!("templates/notice/notice.html: {e}"));
+        env
+    })
 }
-";
 
 impl Language {
     fn text(&self, key: &str) -> &str {
@@ -183,102 +172,27 @@ impl Language {
             ("issued_on", &issued_on),
             ("extension_months", &extension_months),
         ];
-        let t = |key: &str| fill(self.text(key), &vars, true);
+        // Every text with the placeholders filled in, plain: the template escapes it.
+        let t: BTreeMap<&str, String> = self.texts.iter().map(|(k, v)| (k.as_str(), fill(v, &vars, false))).collect();
         let extension = match data.extension_months {
             0 => "window_extension_possible",
             1 => "window_extended_one",
             _ => "window_extended_other",
         };
         let dir = if self.text("dir").trim() == "rtl" { "rtl" } else { "ltr" };
-
-        format!(
-            "<!DOCTYPE html>
-<html lang=\"{lang}\" dir=\"{dir}\">
-<head>
-<meta charset=\"utf-8\">
-<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">
-<title>{title}</title>
-<style>
-{CSS}</style>
-</head>
-<body>
-<main>
-<header>
-<p class=\"office\">{from_office}</p>
-<h1>{title}</h1>
-<p class=\"for\">{for_name}</p>
-<p class=\"issued\">{issued}</p>
-</header>
-<p>{intro}</p>
-<section>
-<h2>{what_heading}</h2>
-<p>{what_intro}</p>
-<p>{what_areas_intro}</p>
-<ul>
-<li>{area_language}</li>
-<li>{area_education}</li>
-<li>{area_work}</li>
-<li>{area_participation}</li>
-</ul>
-<p>{what_aim}</p>
-<p>{what_not}</p>
-<p>{what_plan}</p>
-</section>
-<section>
-<h2>{window_heading}</h2>
-<dl class=\"dates\">
-<dt>{first_session_label}</dt>
-<dd>{first_session}</dd>
-<dt>{last_day_label}</dt>
-<dd class=\"last-day\">{last_day}</dd>
-</dl>
-<p>{window_max}</p>
-<p>{extension}</p>
-<p>{window_no_restart}</p>
-<p>{window_return}</p>
-</section>
-<section>
-<h2>{move_heading}</h2>
-<p>{move_plan}</p>
-<p>{move_consent}</p>
-<p>{move_window}</p>
-<p>{move_tell}</p>
-</section>
-</main>
-</body>
-</html>
-",
-            lang = escape(self.code),
-            title = t("title"),
-            from_office = t("from_office"),
-            for_name = t("for_name"),
-            intro = t("intro"),
-            what_heading = t("what_heading"),
-            what_intro = t("what_intro"),
-            what_areas_intro = t("what_areas_intro"),
-            area_language = t("area_language"),
-            area_education = t("area_education"),
-            area_work = t("area_work"),
-            area_participation = t("area_participation"),
-            what_aim = t("what_aim"),
-            what_not = t("what_not"),
-            what_plan = t("what_plan"),
-            window_heading = t("window_heading"),
-            first_session_label = t("first_session_label"),
-            first_session = escape(&first_session),
-            last_day_label = t("last_day_label"),
-            last_day = escape(&last_day),
-            window_max = t("window_max"),
-            extension = t(extension),
-            window_no_restart = t("window_no_restart"),
-            window_return = t("window_return"),
-            move_heading = t("move_heading"),
-            move_plan = t("move_plan"),
-            move_consent = t("move_consent"),
-            move_window = t("move_window"),
-            move_tell = t("move_tell"),
-            issued = t("issued"),
-        )
+        let ctx = minijinja::context! {
+            lang => self.code,
+            dir => dir,
+            t => t,
+            extension => extension,
+            first_session => first_session,
+            last_day => last_day,
+        };
+        environment().get_template("notice.html").and_then(|tpl| tpl.render(ctx)).unwrap_or_else(|e| {
+            // Only a mistake in the template can get here (the tests render every language).
+            tracing::error!(error = %e, "the client notice could not be rendered");
+            String::from("<!DOCTYPE html>\n<title>Error</title>\n<p>Das Merkblatt kann nicht erstellt werden. / The notice cannot be made.</p>\n")
+        })
     }
 }
 
@@ -406,7 +320,8 @@ mod tests {
             let html = render(code, &data(0)).unwrap();
             assert!(html.contains("Testa Beispiel"), "{code}");
             assert!(html.contains("Integrationsmanagement Musterstadt"), "{code}");
-            assert!(html.contains(&escape(&LANGUAGES.iter().find(|l| l.code == code).unwrap().date(d("2027-03-15")))));
+            let last_day = LANGUAGES.iter().find(|l| l.code == code).unwrap().date(d("2027-03-15"));
+            assert!(html.contains(&minijinja::HtmlEscape(&last_day).to_string()), "{code}");
         }
     }
 
@@ -435,10 +350,10 @@ mod tests {
             assert!(!html.contains("<script"), "{code}");
             assert!(!html.contains("<b>"), "{code}");
             assert!(
-                html.contains("&lt;script&gt;alert(&#39;x&#39;)&lt;/script&gt; O&#39;Beispiel &amp; Söhne"),
+                html.contains("&lt;script&gt;alert(&#x27;x&#x27;)&lt;&#x2f;script&gt; O&#x27;Beispiel &amp; Söhne"),
                 "{code}"
             );
-            assert!(html.contains("Amt &lt;b&gt;A&lt;/b&gt; &amp; &quot;B&quot;"), "{code}");
+            assert!(html.contains("Amt &lt;b&gt;A&lt;&#x2f;b&gt; &amp; &quot;B&quot;"), "{code}");
         }
     }
 
