@@ -382,5 +382,6 @@ async fn notice(
             .detail(format!("no notice texts in this language; available: {}", available.join(", ")))
             .with("languages", available)
     })?;
-    Ok(([(axum::http::header::CONTENT_TYPE, "text/html; charset=utf-8")], page).into_response())
+    // A printable document: the headers (and the Content-Security-Policy) of every such page.
+    Ok(crate::http::pages::html(axum::http::StatusCode::OK, page))
 }

@@ -7,8 +7,8 @@ use std::collections::BTreeSet;
 
 use axum::Router;
 use axum::extract::{Query, State};
-use axum::http::{HeaderValue, StatusCode, header};
-use axum::response::{IntoResponse, Response};
+use axum::http::StatusCode;
+use axum::response::Response;
 use axum::routing::{get, post};
 use chrono::NaiveDate;
 use serde::Deserialize;
@@ -1052,16 +1052,8 @@ async fn notice(
     let office = &s.api.office;
     let lang = q.lang.as_deref().unwrap_or("de");
     match office.notice(&office.author(&staff.caller.account), id, lang).await {
-        Ok(Some(page)) => {
-            let mut response = (StatusCode::OK, page).into_response();
-            super::page_headers(&mut response);
-            // The notice carries its own inline styles for printing.
-            response.headers_mut().insert(
-                header::CONTENT_SECURITY_POLICY,
-                HeaderValue::from_static("default-src 'none'; style-src 'unsafe-inline'; frame-ancestors 'none'"),
-            );
-            response
-        }
+        // A printable document, sent as the API sends it.
+        Ok(Some(page)) => crate::http::pages::html(StatusCode::OK, page),
         Ok(None) => error_page(&s, Some(&staff), staff.lang, ServiceError::NotFound("notice texts"), "/clients"),
         Err(e) => error_page(&s, Some(&staff), staff.lang, e, "/clients"),
     }
