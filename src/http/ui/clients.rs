@@ -324,6 +324,22 @@ fn consent_state(g: &ConsentGrant, now: chrono::DateTime<chrono::Utc>) -> &'stat
     }
 }
 
+/// Where a plan's history passes from one office to another: the day of the first entry at the
+/// new office, and that office (the moves as far as the history tells them).
+pub fn history_moves(history: &[crate::domain::plan::PlanEvent]) -> Vec<(NaiveDate, OfficeId)> {
+    let mut events: Vec<&crate::domain::plan::PlanEvent> = history.iter().collect();
+    events.sort_by_key(|e| e.at);
+    let mut moves = Vec::new();
+    let mut last = None;
+    for e in events {
+        if last.is_some_and(|o| o != e.office) {
+            moves.push((crate::domain::time::german_date(e.at), e.office));
+        }
+        last = Some(e.office);
+    }
+    moves
+}
+
 /// The timeline's facts from a client record (and the moves this office saw).
 pub fn timeline_facts(
     first_session: NaiveDate,
@@ -390,6 +406,12 @@ async fn show(
         .collect();
     if let ClientStatus::MovedOut { to, at } = &r.status {
         moves.push((crate::domain::time::german_date(*at), office.office_name(*to)));
+    }
+    // Earlier moves, between other offices: where the plan's history passes to another office.
+    for (on, to) in history_moves(&r.plan.history) {
+        if !moves.iter().any(|(_, name)| *name == office.office_name(to)) {
+            moves.push((on, office.office_name(to)));
+        }
     }
     let facts = timeline_facts(r.window.first_session(), r.window.extensions(), r.participation.events(), moves, today);
     let goals: Vec<Value> = r
@@ -1126,5 +1148,37 @@ async fn erase(State(s): State<UiState>, Counsel(staff): Counsel, Ids(id): Ids<C
     match office.erase_on_request(&office.author(&staff.caller.account), staff.caller.role, id).await {
         Ok(_) => see_other("/clients?done=client-erased"),
         Err(e) => after(&s, &staff, id, "erasure", &f, Err(e), "rights").await,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::plan::{PlanChange, PlanEvent};
+
+    #[test]
+    fn the_history_tells_the_moves_between_offices() {
+        let at = |d: &str| crate::domain::time::parse_ts(&format!("{d}T10:00:00.000Z")).unwrap();
+        let event = |d: &str, office: &str| PlanEvent {
+            at: at(d),
+            office: OfficeId::parse(office).unwrap(),
+            actor: "a".into(),
+            goal_id: GoalId::new(),
+            change: PlanChange::Reviewed,
+        };
+        let history = vec![
+            event("2025-03-01", "08221000"),
+            event("2024-01-10", "08111000"),
+            event("2024-02-01", "08111000"),
+            event("2025-09-02", "08311000"),
+        ];
+        let moves = history_moves(&history);
+        assert_eq!(
+            moves,
+            [
+                (NaiveDate::from_ymd_opt(2025, 3, 1).unwrap(), OfficeId::parse("08221000").unwrap()),
+                (NaiveDate::from_ymd_opt(2025, 9, 2).unwrap(), OfficeId::parse("08311000").unwrap()),
+            ]
+        );
     }
 }

@@ -216,7 +216,11 @@ async fn show_incoming(
         case.window.first_session,
         &case.window.extensions,
         &[],
-        vec![(crate::domain::time::german_date(i.received_at), office.name().to_owned())],
+        super::clients::history_moves(&case.plan.history)
+            .into_iter()
+            .map(|(on, to)| (on, office.office_name(to)))
+            .chain([(crate::domain::time::german_date(i.received_at), office.name().to_owned())])
+            .collect(),
         office.clock().today(),
     );
     let history: Vec<Value> = case
