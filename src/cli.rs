@@ -119,28 +119,64 @@ async fn verify_ledger(config: &std::path::Path, peers: bool) -> Result<bool, St
     Ok(ok)
 }
 
+/// Logs go to stderr: plain text, with colours only when stderr is a terminal (never escape codes
+/// in a file or the journal), or one JSON object per line with `STAFFEL_LOG_FORMAT=json`. The
+/// level comes from `RUST_LOG` (default `default`).
 fn init_tracing(default: &str) {
+    use std::io::IsTerminal as _;
     let filter = tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| default.into());
-    let _ = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).try_init();
+    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    let _ = match std::env::var(ENV_LOG_FORMAT).as_deref() {
+        Ok("json") => builder.json().with_current_span(true).with_span_list(true).try_init(),
+        _ => builder.with_ansi(std::io::stderr().is_terminal()).try_init(),
+    };
 }
 
-async fn shutdown_signal() {
-    let ctrl_c = async {
-        let _ = tokio::signal::ctrl_c().await;
-    };
+/// `text` (default) or `json`.
+pub const ENV_LOG_FORMAT: &str = "STAFFEL_LOG_FORMAT";
+
+/// Resolves on Ctrl-C or SIGTERM. SIGHUP does not end the server: nothing is reloaded while it
+/// runs (restart it to read a changed config or directory), and it says so in the log. The
+/// signal handlers are installed when this is called, before the server starts, so that no
+/// signal during startup ends the process unlogged.
+fn shutdown_signal() -> impl std::future::Future<Output = ()> {
     #[cfg(unix)]
-    let term = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut s) => {
-                s.recv().await;
-            }
-            Err(_) => std::future::pending::<()>().await,
-        }
+    let (term, hangup) = {
+        use tokio::signal::unix::{SignalKind, signal};
+        (signal(SignalKind::terminate()).ok(), signal(SignalKind::hangup()).ok())
     };
-    #[cfg(not(unix))]
-    let term = std::future::pending::<()>();
-    tokio::select! { _ = ctrl_c => {}, _ = term => {} }
-    tracing::info!("shutdown requested");
+    async move {
+        let ctrl_c = async {
+            let _ = tokio::signal::ctrl_c().await;
+        };
+        #[cfg(unix)]
+        let term = async move {
+            match term {
+                Some(mut s) => {
+                    s.recv().await;
+                }
+                None => std::future::pending::<()>().await,
+            }
+        };
+        #[cfg(unix)]
+        let hangup = async move {
+            match hangup {
+                Some(mut s) => loop {
+                    s.recv().await;
+                    tracing::warn!(
+                        "SIGHUP received and ignored: nothing is reloaded while the office runs; restart it"
+                    );
+                },
+                None => std::future::pending::<()>().await,
+            }
+        };
+        #[cfg(not(unix))]
+        let term = std::future::pending::<()>();
+        #[cfg(not(unix))]
+        let hangup = std::future::pending::<()>();
+        tokio::select! { _ = ctrl_c => {}, _ = term => {}, _ = hangup => {} }
+        tracing::info!("shutdown requested");
+    }
 }
 
 pub async fn run(cli: Cli) -> ExitCode {
@@ -148,13 +184,14 @@ pub async fn run(cli: Cli) -> ExitCode {
     match cli.command {
         Command::Serve { config } => {
             init_tracing("info");
+            let shutdown = shutdown_signal();
             let result = async {
                 let config = Config::load(&config).map_err(|e| e.to_string())?;
                 let listeners = Listeners::bind(&config).await.map_err(|e| format!("cannot bind: {e}"))?;
                 let server = Server::build(&config, listeners, crate::clock::Clock::system())
                     .await
                     .map_err(|e| e.to_string())?;
-                server.run(shutdown_signal()).await.map_err(|e| e.to_string())
+                server.run(shutdown).await.map_err(|e| e.to_string())
             }
             .await;
             match result {

@@ -114,6 +114,15 @@ impl Server {
                 "api.managers: an account name is 1-200 characters, no control character, no blank at either end",
             ));
         }
+        for (what, path) in [("federation.key", &f.key), ("federation.signing_key", &f.signing_key)] {
+            // Development keys are public anyway; production keys must not be.
+            if !config.development && pki::readable_by_others(path) {
+                tracing::warn!(
+                    file = %path.display(),
+                    "{what} can be read by other users of this machine; make it readable by the service only (chmod 600)"
+                );
+            }
+        }
         let ca = pki::load_certs(&f.ca)?;
         let chain = pki::load_certs(&f.cert)?;
         let key = pki::load_key(&f.key)?;

@@ -86,6 +86,7 @@ problem_types! {
     HeadersTooLarge => ("headers-too-large", 431, "The request header fields are too large"),
     NotFound => ("not-found", 404, "No such resource"),
     MethodNotAllowed => ("method-not-allowed", 405, "The resource does not support this method"),
+    NotReady => ("not-ready", 503, "The office cannot do its work now (its database does not answer)"),
     InvalidState => ("invalid-state", 409, "The resource is not in a state that allows this"),
     EditConflict => ("edit-conflict", 409, "The record was changed meanwhile"),
     AccountExists => ("account-exists", 409, "An account with this name exists already"),

@@ -88,3 +88,37 @@ pub fn is_development_cert(cert: &CertificateDer<'_>) -> bool {
     };
     dev(parsed.subject()) || dev(parsed.issuer())
 }
+
+/// Whether a file (a private key) can be read by users other than its owner: any permission for
+/// group or others (Unix); never on other systems.
+pub fn readable_by_others(path: &Path) -> bool {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt as _;
+        std::fs::metadata(path).is_ok_and(|m| m.permissions().mode() & 0o077 != 0)
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = path;
+        false
+    }
+}
+
+#[cfg(all(test, unix))]
+mod mode_tests {
+    use super::*;
+    use std::os::unix::fs::PermissionsExt as _;
+
+    #[test]
+    fn keys_readable_by_group_or_others_are_noticed() {
+        let dir = tempfile::tempdir().unwrap();
+        let key = dir.path().join("signing.jwk");
+        std::fs::write(&key, "{}").unwrap();
+        std::fs::set_permissions(&key, std::fs::Permissions::from_mode(0o600)).unwrap();
+        assert!(!readable_by_others(&key));
+        std::fs::set_permissions(&key, std::fs::Permissions::from_mode(0o640)).unwrap();
+        assert!(readable_by_others(&key));
+        std::fs::set_permissions(&key, std::fs::Permissions::from_mode(0o604)).unwrap();
+        assert!(readable_by_others(&key));
+    }
+}

@@ -175,6 +175,17 @@ impl Office {
         self.settings.withdraw_url.clone()
     }
 
+    /// Whether the office can do its work now: its database answers (a read of the ledger head),
+    /// and the directory it loaded at start lists it with the key it signs with.
+    pub async fn ready(&self) -> Result<()> {
+        self.storage.read().await?.ledger().head().await?;
+        let entry = self.directory.office(self.id).ok_or(ServiceError::Internal("not in the directory".into()))?;
+        if !entry.signing_keys.iter().any(|k| k.key_id() == Some(self.signer.kid())) {
+            return Err(ServiceError::Internal("the signing key is not in the directory".into()));
+        }
+        Ok(())
+    }
+
     /// Whether approvals need a second person (config `office.four_eyes`).
     pub fn four_eyes(&self) -> bool {
         self.settings.four_eyes

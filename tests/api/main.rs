@@ -14,6 +14,7 @@ mod handover;
 mod invariants;
 mod ledger;
 mod openapi;
+mod operations;
 mod sender;
 mod startup;
 mod storage_contract;

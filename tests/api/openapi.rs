@@ -93,7 +93,7 @@ fn operations(doc: &Value) -> Vec<(String, String, &Value)> {
     ops
 }
 
-const PUBLIC: [&str; 3] = ["GET /healthz", "GET /api/v1/openapi.json", "POST /api/v1/login"];
+const PUBLIC: [&str; 4] = ["GET /healthz", "GET /readyz", "GET /api/v1/openapi.json", "POST /api/v1/login"];
 const ROLES: [&str; 3] = ["integration-manager", "team-lead", "administrator"];
 
 #[test]
@@ -431,6 +431,7 @@ async fn the_service_answers_as_documented() {
 
     // The service itself; the document is served as it is.
     let health = d.expect(&anonymous(a), "GET /healthz", &[], None, 200).await;
+    d.expect(&anonymous(a), "GET /readyz", &[], None, 200).await;
     assert_eq!(health, "ok");
     let served = d.http.get(format!("{}/api/v1/openapi.json", a.api)).send().await.unwrap();
     assert_eq!(served.headers()["content-type"], "application/json");

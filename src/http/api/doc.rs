@@ -72,6 +72,7 @@ macro_rules! problems {
 pub(crate) use problems;
 
 problems! {
+    NotReady: "Not ready: the database does not answer, or the office is not in its directory (the reason is logged)." => [NotReady];
     NoSuchClient: "No such client." => [NotFound];
     Erased: "The client's personal data was erased." => [ClientErased];
     BodyInvalid: "The body is not valid." => [ValidationFailed];

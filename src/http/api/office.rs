@@ -15,7 +15,11 @@ use crate::domain::OfficeId;
 use crate::domain::staff::Role;
 
 pub(super) fn router() -> OpenApiRouter<ApiState> {
-    OpenApiRouter::new().routes(routes!(office)).routes(routes!(healthz)).routes(routes!(openapi))
+    OpenApiRouter::new()
+        .routes(routes!(office))
+        .routes(routes!(healthz))
+        .routes(routes!(readyz))
+        .routes(routes!(openapi))
 }
 
 /// The caller.
@@ -65,7 +69,31 @@ async fn healthz() -> &'static str {
     "ok"
 }
 
-/// `ok`, the body of `/healthz`.
+/// Readiness
+///
+/// Whether the office can do its work now: its database answers, and the directory loaded at
+/// start lists this office with its signing key (keys and directory are checked at start; the
+/// server does not start without them). For load balancers and monitoring; no token needed.
+#[utoipa::path(
+    get,
+    path = "/readyz",
+    tag = "meta",
+    responses(
+        (status = 200, description = "Ready.", content_type = "text/plain", body = inline(HealthBody)),
+        super::doc::NotReady,
+    ),
+)]
+async fn readyz(State(s): State<ApiState>) -> Response {
+    match s.office.ready().await {
+        Ok(()) => "ok".into_response(),
+        Err(e) => {
+            tracing::error!(error = %e, "not ready");
+            crate::http::Problem::new(crate::http::ProblemType::NotReady).into_response()
+        }
+    }
+}
+
+/// `ok`, the body of `/healthz` and `/readyz`.
 pub(super) struct HealthBody;
 
 impl utoipa::PartialSchema for HealthBody {

@@ -90,6 +90,28 @@ pub(crate) fn one_row(done: sqlx::sqlite::SqliteQueryResult) -> Result<()> {
     if done.rows_affected() == 1 { Ok(()) } else { Err(StorageError::Conflict) }
 }
 
+/// Creates a directory (and its parents) that only its owner can enter (0700 on Unix).
+fn create_private_dir(dir: &std::path::Path) -> std::io::Result<()> {
+    let mut builder = std::fs::DirBuilder::new();
+    builder.recursive(true);
+    #[cfg(unix)]
+    std::os::unix::fs::DirBuilderExt::mode(&mut builder, 0o700);
+    builder.create(dir)
+}
+
+/// Creates an empty file only its owner can read and write (0600 on Unix); SQLite fills it.
+fn create_private_file(file: &std::path::Path) -> std::io::Result<()> {
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    match options.open(file) {
+        Ok(_) => Ok(()),
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Ok(()),
+        Err(e) => Err(e),
+    }
+}
+
 impl SqliteStorage {
     /// Opens (creating if missing) and migrates the database at a `sqlite:` URL.
     pub async fn open(url: &str) -> Result<Self> {
@@ -99,8 +121,16 @@ impl SqliteStorage {
             .synchronous(SqliteSynchronous::Full)
             .busy_timeout(Duration::from_secs(10))
             .foreign_keys(true);
-        if let Some(parent) = options.get_filename().parent().filter(|p| !p.as_os_str().is_empty()) {
-            std::fs::create_dir_all(parent).map_err(sqlx::Error::Io)?;
+        let file = options.get_filename().to_owned();
+        if let Some(parent) = file.parent().filter(|p| !p.as_os_str().is_empty()) {
+            if !parent.exists() {
+                create_private_dir(parent).map_err(sqlx::Error::Io)?;
+            }
+        }
+        // A new database file is readable by this service's user only (0600); SQLite gives its
+        // journal files the database file's mode.
+        if !file.as_os_str().is_empty() && file.as_os_str() != ":memory:" && !file.exists() {
+            create_private_file(&file).map_err(sqlx::Error::Io)?;
         }
         let pool = SqlitePoolOptions::new().max_connections(8).connect_with(options).await?;
         sqlx::migrate!("./migrations/sqlite").run(&pool).await?;

@@ -1,0 +1,155 @@
+//! Running an office as a service: the database file is created readable by the service only,
+//! logs written to a file carry no colour codes (or are JSON lines when asked), SIGHUP is logged
+//! and ignored rather than ending the server, and `/readyz` answers for load balancers.
+
+use std::io::{BufRead, BufReader};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use crate::harness::*;
+use staffel::dev_pki as dev;
+
+#[cfg(unix)]
+#[tokio::test]
+async fn a_new_database_and_its_folder_are_for_the_service_only() {
+    use std::os::unix::fs::PermissionsExt as _;
+    let work = tempfile::tempdir().unwrap();
+    let db = work.path().join("data").join("office.sqlite");
+    let url = format!("sqlite:{}", db.display());
+    let storage = staffel::storage::open(&url).await.unwrap();
+    drop(storage);
+    let mode = |p: &std::path::Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+    assert_eq!(mode(&db), 0o600, "the database file");
+    assert_eq!(mode(db.parent().unwrap()), 0o700, "the folder made for it");
+    for journal in ["office.sqlite-wal", "office.sqlite-shm"] {
+        let path = work.path().join("data").join(journal);
+        if path.exists() {
+            assert_eq!(mode(&path), 0o600, "{journal}");
+        }
+    }
+}
+
+/// A `staffel serve` process of the development office Stuttgart on loopback port 0, its
+/// stderr read line by line.
+struct Served {
+    child: std::process::Child,
+    lines: std::sync::mpsc::Receiver<String>,
+    seen: Vec<String>,
+    _work: tempfile::TempDir,
+}
+
+impl Served {
+    fn start(json: bool) -> Served {
+        let work = tempfile::tempdir().unwrap();
+        let mut command = Command::new(env!("CARGO_BIN_EXE_staffel"));
+        command
+            .args(["serve", "--config"])
+            .arg(dev::office_paths(&certs(), STUTTGART).config)
+            .env("STAFFEL_DATABASE_URL", format!("sqlite:{}", work.path().join("db.sqlite").display()))
+            .env("STAFFEL_API_LISTEN", "127.0.0.1:0")
+            .env("STAFFEL_FEDERATION_LISTEN", "127.0.0.1:0")
+            .env("RUST_LOG", "info")
+            .env_remove("LD_PRELOAD")
+            .env_remove("FAKETIME")
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped());
+        if json {
+            command.env("STAFFEL_LOG_FORMAT", "json");
+        } else {
+            command.env_remove("STAFFEL_LOG_FORMAT");
+        }
+        let mut child = command.spawn().unwrap();
+        let stderr = child.stderr.take().unwrap();
+        let (tx, lines) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+                let _ = tx.send(line);
+            }
+        });
+        Served { child, lines, seen: Vec::new(), _work: work }
+    }
+
+    /// Waits (at most 30 s) for a log line containing `text`, and returns it.
+    fn wait_for(&mut self, text: &str) -> String {
+        let started = Instant::now();
+        loop {
+            if let Some(line) = self.seen.iter().find(|l| l.contains(text)) {
+                return line.clone();
+            }
+            let left = Duration::from_secs(30).saturating_sub(started.elapsed());
+            match self.lines.recv_timeout(left) {
+                Ok(line) => self.seen.push(line),
+                Err(_) => panic!("no log line with {text:?} in 30 s; seen: {:#?}", self.seen),
+            }
+        }
+    }
+
+    fn signal(&self, name: &str) {
+        let ok = Command::new("kill").args([&format!("-{name}"), &self.child.id().to_string()]).status().unwrap();
+        assert!(ok.success());
+    }
+}
+
+/// The caseworker listener's address from the "office serving" line.
+fn api_address(line: &str) -> String {
+    let at = line.find("api").expect("the line names the api listener");
+    line[at..]
+        .split(|c: char| c.is_whitespace() || c == '"' || c == ',')
+        .find(|w| w.contains("127.0.0.1:"))
+        .map(|w| w.trim_start_matches("api=").trim_start_matches("api\":").to_owned())
+        .unwrap_or_else(|| panic!("{line}"))
+}
+
+#[cfg(unix)]
+#[tokio::test]
+async fn sighup_is_logged_and_ignored_logs_in_a_file_have_no_colours_and_readyz_answers() {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    let mut served = Served::start(false);
+    let serving = served.wait_for("office serving");
+    let api = api_address(&serving);
+    let ready = reqwest::Client::builder()
+        .no_proxy()
+        .build()
+        .unwrap()
+        .get(format!("http://{api}/readyz"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(ready.status(), 200);
+    assert_eq!(ready.text().await.unwrap(), "ok");
+
+    served.signal("HUP");
+    served.wait_for("SIGHUP received and ignored");
+    std::thread::sleep(Duration::from_millis(300));
+    assert!(served.child.try_wait().unwrap().is_none(), "SIGHUP did not end the server");
+    let still = reqwest::Client::builder()
+        .no_proxy()
+        .build()
+        .unwrap()
+        .get(format!("http://{api}/healthz"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(still.status(), 200);
+
+    served.signal("TERM");
+    served.wait_for("office stopped");
+    assert!(served.child.wait().unwrap().success());
+    assert!(served.seen.iter().all(|l| !l.contains('\u{1b}')), "no escape codes when stderr is not a terminal");
+}
+
+#[cfg(unix)]
+#[tokio::test]
+async fn logs_are_json_lines_when_asked() {
+    let mut served = Served::start(true);
+    let serving = served.wait_for("office serving");
+    let parsed: serde_json::Value = serde_json::from_str(&serving).expect("a JSON line");
+    assert_eq!(parsed["fields"]["message"], "office serving");
+    assert_eq!(parsed["level"], "INFO");
+    served.signal("TERM");
+    served.wait_for("office stopped");
+    assert!(served.child.wait().unwrap().success());
+    for line in &served.seen {
+        serde_json::from_str::<serde_json::Value>(line).unwrap_or_else(|e| panic!("{line}: {e}"));
+    }
+}
