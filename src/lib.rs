@@ -8,8 +8,10 @@
 //!   PostgreSQL);
 //! - [`federation`]: protocol v1, JWS, mutual TLS, the directory, the outbound client;
 //! - [`service`]: the use cases of an office, and the delivery worker;
-//! - [`notice`], [`consent_text`]: the printable texts a client reads, one file per language;
-//! - [`http`]: the federation listener, the caseworker API and the client's consent pages;
+//! - [`notice`], [`consent_text`]: the texts and pages a client reads, one file per language;
+//!   [`kern`] (where the design system's files are served);
+//! - [`http`]: the federation listener, the caseworker API, the client's consent pages and the
+//!   integration managers' web pages;
 //! - [`server`], [`config`], [`cli`], [`demo`]: running it.
 
 pub mod canonical;
@@ -24,6 +26,7 @@ pub mod domain;
 pub mod federation;
 pub mod http;
 pub mod ijson;
+pub mod kern;
 pub mod notice;
 pub mod pki;
 pub mod server;

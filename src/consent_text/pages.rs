@@ -4,7 +4,7 @@
 //! `templates/consent/` (parsed once, HTML-escaped).
 //!
 //! The screen pages are built on KERN (its stylesheets and fonts served by the office at
-//! [`crate::http::ui::assets::PREFIX`]) and `templates/consent/client.css` (served at
+//! [`crate::kern::ASSETS`]) and `templates/consent/client.css` (served at
 //! [`STYLE_PATH`]): no scripts, no inline styles, so they are sent under the strict
 //! Content-Security-Policy of the office's pages. The printed form is a self-contained document
 //! with inline print styles (see `templates/consent/paper.html`).
@@ -138,7 +138,7 @@ impl Language {
             dir: self.dir(),
             office,
             banner: if self.is_translation() { self.text("status_note").trim() } else { "" },
-            assets: crate::http::ui::assets::PREFIX,
+            assets: crate::kern::ASSETS,
             style: STYLE_PATH,
             page,
         }
@@ -331,7 +331,7 @@ fn everyone(office: &str, title: &str, text: &str) -> Result<String, minijinja::
         dir: default.dir(),
         office,
         banner: "",
-        assets: crate::http::ui::assets::PREFIX,
+        assets: crate::kern::ASSETS,
         style: STYLE_PATH,
         page,
     };
@@ -415,7 +415,7 @@ mod tests {
         for (name, page) in screen_pages() {
             assert!(page.starts_with("<!doctype html>\n<html lang=\""), "{name}");
             let kern =
-                format!("<link rel=\"stylesheet\" href=\"{}/kern.min.css\">", escaped(crate::http::ui::assets::PREFIX));
+                format!("<link rel=\"stylesheet\" href=\"{}/kern.min.css\">", escaped(crate::kern::ASSETS));
             assert!(page.contains(&kern), "{name}");
             assert!(page.contains(&escaped(STYLE_PATH)), "{name}");
             assert!(page.contains("<body class=\"kern-body\">"), "{name}");

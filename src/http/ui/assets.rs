@@ -13,9 +13,8 @@ use axum::routing::get;
 
 use super::UiState;
 
-/// Where the assets are: the KERN version is part of the path, so an update is never mixed
-/// with a cached older stylesheet.
-pub const PREFIX: &str = concat!("/assets/kern-", include_str!("../../../assets/kern/VERSION"));
+/// Where the assets are ([`crate::kern::ASSETS`]: the KERN version is part of the path).
+pub const PREFIX: &str = crate::kern::ASSETS;
 
 macro_rules! font {
     ($face:literal) => {
