@@ -414,8 +414,7 @@ mod tests {
     fn screen_pages_are_on_kern_without_scripts_or_inline_styles() {
         for (name, page) in screen_pages() {
             assert!(page.starts_with("<!doctype html>\n<html lang=\""), "{name}");
-            let kern =
-                format!("<link rel=\"stylesheet\" href=\"{}/kern.min.css\">", escaped(crate::kern::ASSETS));
+            let kern = format!("<link rel=\"stylesheet\" href=\"{}/kern.min.css\">", escaped(crate::kern::ASSETS));
             assert!(page.contains(&kern), "{name}");
             assert!(page.contains(&escaped(STYLE_PATH)), "{name}");
             assert!(page.contains("<body class=\"kern-body\">"), "{name}");
