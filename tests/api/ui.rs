@@ -475,6 +475,7 @@ async fn the_client_page_forms_reach_their_use_cases() {
                 ("status", "in-progress"),
                 ("description", "Praktikum finden"),
                 ("steps", "Lebenslauf\nBewerbung\nVorstellungsgespräch"),
+                ("responsible", "client"),
             ],
         )
         .await;
@@ -497,6 +498,7 @@ async fn the_client_page_forms_reach_their_use_cases() {
     let client = cw.expect(a, Method::GET, &format!("/api/v1/clients/{id}"), None, 200).await.unwrap();
     assert_eq!(client["plan"]["goals"][0]["status"], "in-progress");
     assert_eq!(client["plan"]["goals"][0]["steps"].as_array().map(Vec::len), Some(3));
+    assert_eq!(client["plan"]["goals"][0]["responsible"], json!({"kind": "client"}));
     assert_eq!(client["plan"]["goals"][0]["reviews"].as_array().map(Vec::len), Some(1));
     assert_eq!(client["window"]["last_day"], "2030-04-01");
     assert_eq!(client["participation"].as_array().map(Vec::len), Some(2));

@@ -718,6 +718,9 @@ struct ChangeGoalForm {
     status: GoalStatus,
     description: Text,
     steps: Vec<Text>,
+    responsible: String,
+    #[serde(default)]
+    service: Option<Text>,
     #[serde(default, with = "crate::domain::time::date_opt")]
     target_date: Option<NaiveDate>,
 }
@@ -729,9 +732,20 @@ async fn update_goal(
     Form(f): Form,
 ) -> Response {
     let form = format!("goal-{goal}");
-    let spec = [("status", Kind::Str), ("description", Kind::Str), ("steps", Kind::Lines), ("target_date", Kind::Str)];
+    let spec = [
+        ("status", Kind::Str),
+        ("description", Kind::Str),
+        ("steps", Kind::Lines),
+        ("responsible", Kind::Str),
+        ("service", Kind::Str),
+        ("target_date", Kind::Str),
+    ];
     let req: ChangeGoalForm = match f.typed(&spec) {
         Ok(r) => r,
+        Err(e) => return refused(&s, &staff, id, &form, &f, e).await,
+    };
+    let who = match responsible(&req.responsible, req.service) {
+        Ok(w) => w,
         Err(e) => return refused(&s, &staff, id, &form, &f, e).await,
     };
     let office = &s.api.office;
@@ -756,7 +770,7 @@ async fn update_goal(
     let patch = GoalPatch {
         description: (req.description != current.description).then_some(req.description),
         steps: (new_steps != current.steps).then_some(new_steps),
-        responsible: None,
+        responsible: (who != current.responsible).then_some(who),
         target_date: (req.target_date != current.target_date).then_some(req.target_date),
         status: (req.status != current.status).then_some(req.status),
     };
