@@ -46,6 +46,12 @@ enum Command {
         #[arg(long)]
         config: PathBuf,
     },
+    /// Accounts from the command line: the first administrator, and the digest of an API token
+    /// for the config.
+    Admin {
+        #[command(subcommand)]
+        command: AdminCommand,
+    },
     /// Two offices on loopback perform one whole handover; exits 0 only if both end with the
     /// same last day.
     Demo {
@@ -73,6 +79,56 @@ enum LedgerCommand {
         #[arg(long)]
         peers: bool,
     },
+}
+
+#[derive(Subcommand)]
+enum AdminCommand {
+    /// Prints the SHA-256 of an API token read from the first line of standard input (its line
+    /// ending is not part of it), as `token_sha256` for `[[api.managers]]`.
+    HashToken,
+    /// Creates an account in the office's database, its password read from the first line of
+    /// standard input (at least 12 characters; the line ending is not part of it). A name an
+    /// account of the config already has is refused: one namespace of account names.
+    CreateAccount {
+        #[arg(long)]
+        config: PathBuf,
+        #[arg(long)]
+        name: String,
+        /// integration-manager, team-lead or administrator.
+        #[arg(long)]
+        role: String,
+    },
+}
+
+/// The first line of standard input without its line ending.
+fn first_line_of_stdin() -> Result<String, String> {
+    let mut line = String::new();
+    std::io::stdin().read_line(&mut line).map_err(|e| format!("reading standard input: {e}"))?;
+    let line = line.strip_suffix('\n').unwrap_or(&line);
+    let line = line.strip_suffix('\r').unwrap_or(line);
+    if line.is_empty() {
+        return Err("standard input holds no value (an empty first line)".into());
+    }
+    Ok(line.to_owned())
+}
+
+/// `staffel admin create-account`.
+async fn create_account(config_path: &std::path::Path, name: &str, role: &str) -> Result<(), String> {
+    let role = crate::domain::staff::Role::parse(role)
+        .ok_or("--role is one of integration-manager, team-lead, administrator")?;
+    let config = Config::load(config_path).map_err(|e| e.to_string())?;
+    if config.api.managers.iter().any(|m| m.account == name) {
+        return Err(format!("the config already has an account {name}: account names are one namespace"));
+    }
+    let password = first_line_of_stdin()?;
+    let office = office_of(config_path).await?;
+    let by = crate::service::Caller {
+        account: "(staffel admin create-account)".into(),
+        role: crate::domain::staff::Role::Administrator,
+    };
+    office.create_account(&by, name, role, password).await.map_err(|e| e.to_string())?;
+    println!("Account {name} ({}) created at office {}.", role.as_str(), office.id());
+    Ok(())
 }
 
 /// The office of a config, for a command that does not serve.
@@ -225,6 +281,26 @@ pub async fn run(cli: Cli) -> ExitCode {
                 Ok(false) => ExitCode::FAILURE,
                 Err(e) => {
                     eprintln!("staffel: {e}");
+                    ExitCode::FAILURE
+                }
+            }
+        }
+        Command::Admin { command: AdminCommand::HashToken } => match first_line_of_stdin() {
+            Ok(token) => {
+                println!("token_sha256 = \"{}\"", crate::digest::token_digest(&token));
+                ExitCode::SUCCESS
+            }
+            Err(e) => {
+                eprintln!("staffel admin hash-token: {e}");
+                ExitCode::FAILURE
+            }
+        },
+        Command::Admin { command: AdminCommand::CreateAccount { config, name, role } } => {
+            init_tracing("warn");
+            match create_account(&config, &name, &role).await {
+                Ok(()) => ExitCode::SUCCESS,
+                Err(e) => {
+                    eprintln!("staffel admin create-account: {e}");
                     ExitCode::FAILURE
                 }
             }

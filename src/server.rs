@@ -200,6 +200,21 @@ impl Server {
                  or configure api.tls_cert and api.tls_key"
             );
         }
+        let config_admin = config.api.managers.iter().any(|m| m.role == crate::domain::staff::Role::Administrator);
+        if !config_admin {
+            let check = crate::service::Caller {
+                account: "(startup check)".into(),
+                role: crate::domain::staff::Role::Administrator,
+            };
+            let db_admin = office.list_accounts(&check).await.is_ok_and(|accounts| {
+                accounts.iter().any(|a| a.role == crate::domain::staff::Role::Administrator && a.disabled_at.is_none())
+            });
+            if !db_admin {
+                tracing::warn!(
+                    "this office has no administrator: create one with `staffel admin create-account --role administrator`"
+                );
+            }
+        }
         let contact = config.ui.accessibility_contact.clone().unwrap_or_default();
         if contact.is_empty() {
             tracing::warn!("ui.accessibility_contact is not set: the accessibility statement names no contact");

@@ -153,3 +153,64 @@ async fn logs_are_json_lines_when_asked() {
         serde_json::from_str::<serde_json::Value>(line).unwrap_or_else(|e| panic!("{line}: {e}"));
     }
 }
+
+/// Runs `staffel` with `args` and `stdin`; its exit status, stdout and stderr.
+fn staffel(args: &[&str], stdin: &str, env: &[(&str, String)]) -> (bool, String, String) {
+    use std::io::Write as _;
+    let mut command = Command::new(env!("CARGO_BIN_EXE_staffel"));
+    command.args(args).stdin(Stdio::piped()).stdout(Stdio::piped()).stderr(Stdio::piped());
+    command.env_remove("LD_PRELOAD").env_remove("FAKETIME");
+    for (k, v) in env {
+        command.env(k, v);
+    }
+    let mut child = command.spawn().unwrap();
+    child.stdin.take().unwrap().write_all(stdin.as_bytes()).unwrap();
+    let out = child.wait_with_output().unwrap();
+    (out.status.success(), String::from_utf8(out.stdout).unwrap(), String::from_utf8(out.stderr).unwrap())
+}
+
+#[test]
+fn hash_token_takes_the_line_without_its_ending() {
+    // `echo` adds a line ending; it is not part of the token.
+    let (ok, out, _) = staffel(&["admin", "hash-token"], "abc\n", &[]);
+    assert!(ok);
+    assert_eq!(out.trim(), "token_sha256 = \"ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad\"");
+    let (ok, out, _) = staffel(&["admin", "hash-token"], "abc", &[]);
+    assert!(ok && out.contains("ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"));
+    let (ok, _, err) = staffel(&["admin", "hash-token"], "\n", &[]);
+    assert!(!ok && err.contains("empty"), "{err}");
+}
+
+#[tokio::test]
+async fn the_first_administrator_is_made_on_the_command_line_and_config_names_are_taken() {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    let work = tempfile::tempdir().unwrap();
+    let url = format!("sqlite:{}", work.path().join("db.sqlite").display());
+    let config = dev::office_paths(&certs(), STUTTGART).config;
+    let config = config.to_str().unwrap();
+    let env = [("STAFFEL_DATABASE_URL", url.clone())];
+    let args = ["admin", "create-account", "--config", config, "--name", "root", "--role", "administrator"];
+    let (ok, out, err) = staffel(&args, "correct horse battery\n", &env);
+    assert!(ok, "{err}");
+    assert!(out.contains("Account root (administrator) created"), "{out}");
+    // The account signs in with that password (the line ending was not part of it).
+    let storage = staffel::storage::open(&url).await.unwrap();
+    let account = storage.read().await.unwrap().accounts().get("root").await.unwrap().unwrap();
+    assert_eq!(account.role, staffel::domain::staff::Role::Administrator);
+    drop(storage);
+    // Again: the name is taken; a short password and an unknown role are refused; so is a name the
+    // config's accounts already use.
+    let (ok, _, err) = staffel(&args, "correct horse battery\n", &env);
+    assert!(!ok && err.contains("exists"), "{err}");
+    let short = ["admin", "create-account", "--config", config, "--name", "lea", "--role", "team-lead"];
+    let (ok, _, err) = staffel(&short, "short\n", &env);
+    assert!(!ok && err.contains("12"), "{err}");
+    let unknown = ["admin", "create-account", "--config", config, "--name", "lea", "--role", "boss"];
+    let (ok, _, err) = staffel(&unknown, "correct horse battery\n", &env);
+    assert!(!ok && err.contains("--role"), "{err}");
+    let listed = staffel::config::Config::load(std::path::Path::new(config)).unwrap();
+    let taken = listed.api.managers[0].account.clone();
+    let clash = ["admin", "create-account", "--config", config, "--name", &taken, "--role", "team-lead"];
+    let (ok, _, err) = staffel(&clash, "correct horse battery\n", &env);
+    assert!(!ok && err.contains("one namespace"), "{err}");
+}
