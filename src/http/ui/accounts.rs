@@ -67,9 +67,7 @@ async fn create(State(s): State<UiState>, staff: Staff, Form(f): Form) -> Respon
         Ok(_) => see_other("/accounts?done=account-created"),
         Err(e @ ServiceError::Forbidden) => error_page(&s, Some(&staff), staff.lang, e, "/"),
         Err(e) => {
-            let problem = problem_message(e);
-            let status = StatusCode::from_u16(problem["status"].as_u64().unwrap_or(500) as u16)
-                .unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+            let (status, problem) = problem_message(e);
             view(&s, &staff, status, Some(json!({"problem": problem, "values": f.echo()})), None).await
         }
     }

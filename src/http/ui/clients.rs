@@ -247,9 +247,7 @@ fn refused_field(form: &str, fields: &Fields, e: FieldError) -> Value {
 }
 
 fn refused_problem(form: &str, fields: &Fields, e: ServiceError) -> (StatusCode, Value) {
-    let problem = problem_message(e);
-    let status = StatusCode::from_u16(problem["status"].as_u64().unwrap_or(500) as u16)
-        .unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    let (status, problem) = problem_message(e);
     (status, json!({"form": form, "problem": problem, "values": fields.echo()}))
 }
 

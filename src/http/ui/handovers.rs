@@ -75,7 +75,7 @@ async fn show_outgoing(
     let state = h.state.as_str();
     let (sent, cannot_send) = match &p.sent {
         Ok(case) => (serde_json::to_value(case).ok(), None),
-        Err(e) => (None, Some(problem_message(crate::service::ServiceError::Domain(e.clone())))),
+        Err(e) => (None, Some(problem_message(crate::service::ServiceError::Domain(e.clone())).1)),
     };
     let withheld_goals: Vec<Value> =
         p.withheld.goals.iter().map(|g| json!({"area": g.area, "description": g.description})).collect();
@@ -117,8 +117,7 @@ async fn approve(State(s): State<UiState>, Counsel(staff): Counsel, Ids(Uid(id))
     match office.approve_handover(&office.author(&staff.caller.account), staff.caller.role, id).await {
         Ok(_) => see_other(&format!("/handovers/{id}?done=handover-approved")),
         Err(e) => {
-            let problem = problem_message(e);
-            let status = status_of(&problem);
+            let (status, problem) = problem_message(e);
             show_outgoing(&s, &staff, id, status, Some(json!({"problem": problem, "values": f.echo()})), None).await
         }
     }
@@ -129,15 +128,10 @@ async fn cancel(State(s): State<UiState>, Counsel(staff): Counsel, Ids(Uid(id)):
     match office.cancel_handover(&office.author(&staff.caller.account), id).await {
         Ok(_) => see_other(&format!("/handovers/{id}?done=handover-cancelled")),
         Err(e) => {
-            let problem = problem_message(e);
-            let status = status_of(&problem);
+            let (status, problem) = problem_message(e);
             show_outgoing(&s, &staff, id, status, Some(json!({"problem": problem, "values": f.echo()})), None).await
         }
     }
-}
-
-fn status_of(problem: &Value) -> StatusCode {
-    StatusCode::from_u16(problem["status"].as_u64().unwrap_or(500) as u16).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR)
 }
 
 #[derive(Deserialize)]
@@ -261,8 +255,7 @@ async fn accept(State(s): State<UiState>, Counsel(staff): Counsel, Ids(Uid(id)):
     match office.accept_incoming(&office.author(&staff.caller.account), id).await {
         Ok(record) => see_other(&format!("/clients/{}?done=incoming-accepted", record.id)),
         Err(e) => {
-            let problem = problem_message(e);
-            let status = status_of(&problem);
+            let (status, problem) = problem_message(e);
             show_incoming(&s, &staff, id, status, Some(json!({"problem": problem, "values": f.echo()})), None).await
         }
     }
@@ -290,8 +283,7 @@ async fn decline(State(s): State<UiState>, Counsel(staff): Counsel, Ids(Uid(id))
     match office.decline_incoming(&office.author(&staff.caller.account), id, reason).await {
         Ok(_) => see_other(&format!("/incoming/{id}?done=incoming-declined")),
         Err(e) => {
-            let problem = problem_message(e);
-            let status = status_of(&problem);
+            let (status, problem) = problem_message(e);
             let posted = json!({"form": "decline", "problem": problem, "values": f.echo()});
             show_incoming(&s, &staff, id, status, Some(posted), None).await
         }
@@ -310,8 +302,7 @@ async fn withdraw_consent(
     match office.withdraw_received_consent(&office.author(&staff.caller.account), id).await {
         Ok(()) => see_other(&format!("/incoming/{id}?done=received-consent-withdrawn")),
         Err(e) => {
-            let problem = problem_message(e);
-            let status = status_of(&problem);
+            let (status, problem) = problem_message(e);
             show_incoming(&s, &staff, id, status, Some(json!({"problem": problem, "values": f.echo()})), None).await
         }
     }

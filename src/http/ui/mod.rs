@@ -291,13 +291,16 @@ pub fn error_page(state: &UiState, staff: Option<&Staff>, lang: Lang, e: Service
     .render()
 }
 
-/// The message of a refused form, shown above it, with the problem type's text.
-pub fn problem_message(e: ServiceError) -> serde_json::Value {
+/// The message of a refused form, shown above it, with the problem type's text, and the status
+/// the page is answered with.
+pub fn problem_message(e: ServiceError) -> (StatusCode, serde_json::Value) {
     let problem = Problem::from(e);
-    serde_json::json!({
+    let status = problem.kind.status();
+    let message = serde_json::json!({
         "slug": problem.kind.slug(),
         "title": problem.kind.title(),
         "detail": problem.detail,
-        "status": problem.kind.status().as_u16(),
-    })
+        "status": status.as_u16(),
+    });
+    (status, message)
 }
