@@ -899,29 +899,37 @@ struct ConsentPageForm {
     valid_until: Option<NaiveDate>,
 }
 
+/// The health goals need the consent to health data too: asked for with them.
+fn with_health_if_asked(mut categories: BTreeSet<DataCategory>) -> BTreeSet<DataCategory> {
+    if categories.contains(&DataCategory::Plan(GoalArea::Health)) {
+        categories.insert(DataCategory::Health);
+    }
+    categories
+}
+
+/// What the consent form (the page to open, or the paper form to print) asks the client.
+fn consent_ask(client: ClientId, f: &Fields) -> Result<ConsentAsk, FieldError> {
+    let spec =
+        [("recipient", Kind::Str), ("categories", Kind::List), ("language", Kind::Str), ("valid_until", Kind::Str)];
+    let req: ConsentPageForm = f.typed(&spec)?;
+    Ok(ConsentAsk {
+        client,
+        recipient: req.recipient,
+        categories: with_health_if_asked(req.categories),
+        language: req.language,
+        consent_expires_at: req.valid_until.map(crate::domain::time::german_day_end),
+    })
+}
+
 async fn open_consent_page(
     State(s): State<UiState>,
     Counsel(staff): Counsel,
     Ids(id): Ids<ClientId>,
     Form(f): Form,
 ) -> Response {
-    let spec =
-        [("recipient", Kind::Str), ("categories", Kind::List), ("language", Kind::Str), ("valid_until", Kind::Str)];
-    let req: ConsentPageForm = match f.typed(&spec) {
-        Ok(r) => r,
+    let ask = match consent_ask(id, &f) {
+        Ok(a) => a,
         Err(e) => return refused(&s, &staff, id, "consent", &f, e).await,
-    };
-    // The health goals need the consent to health data too: asked for with them.
-    let mut categories = req.categories;
-    if categories.contains(&DataCategory::Plan(GoalArea::Health)) {
-        categories.insert(DataCategory::Health);
-    }
-    let ask = ConsentAsk {
-        client: id,
-        recipient: req.recipient,
-        categories,
-        language: req.language,
-        consent_expires_at: req.valid_until.map(crate::domain::time::german_day_end),
     };
     let office = &s.api.office;
     match office.open_consent(&office.author(&staff.caller.account), ask).await {
@@ -946,22 +954,9 @@ async fn paper_form(
     Ids(id): Ids<ClientId>,
     Form(f): Form,
 ) -> Response {
-    let spec =
-        [("recipient", Kind::Str), ("categories", Kind::List), ("language", Kind::Str), ("valid_until", Kind::Str)];
-    let req: ConsentPageForm = match f.typed(&spec) {
-        Ok(r) => r,
+    let ask = match consent_ask(id, &f) {
+        Ok(a) => a,
         Err(e) => return refused(&s, &staff, id, "consent", &f, e).await,
-    };
-    let mut categories = req.categories;
-    if categories.contains(&DataCategory::Plan(GoalArea::Health)) {
-        categories.insert(DataCategory::Health);
-    }
-    let ask = ConsentAsk {
-        client: id,
-        recipient: req.recipient,
-        categories,
-        language: req.language,
-        consent_expires_at: req.valid_until.map(crate::domain::time::german_day_end),
     };
     let office = &s.api.office;
     match office.paper_form(&office.author(&staff.caller.account), ask).await {
@@ -1002,13 +997,9 @@ async fn record_paper_consent(
         Ok(r) => r,
         Err(e) => return refused(&s, &staff, id, "paper", &f, e).await,
     };
-    let mut categories = req.categories;
-    if categories.contains(&DataCategory::Plan(GoalArea::Health)) {
-        categories.insert(DataCategory::Health);
-    }
     let paper = crate::service::PaperConsent {
         recipient: req.recipient,
-        categories,
+        categories: with_health_if_asked(req.categories),
         language: req.language,
         signed_on: req.signed_on,
         health_granted: req.health_granted.as_deref().map(|a| a == "yes"),
