@@ -314,7 +314,6 @@ async fn the_caseworker_listener_speaks_tls_itself_with_secure_host_cookies() {
         .start()
         .await;
     let a = &f.offices[0];
-    let cw = Caseworker::new();
     let https = a.api.replacen("http://", "https://", 1);
     // The admin's API call over TLS too.
     let mut roots = rustls::RootCertStore::empty();
@@ -345,7 +344,6 @@ async fn the_caseworker_listener_speaks_tls_itself_with_secure_host_cookies() {
     let cookie = ok.headers[SET_COOKIE].to_str().unwrap();
     assert!(cookie.starts_with("__Host-staffel_session=") && cookie.contains("; Secure"), "{cookie}");
     assert_eq!(v.get("/").await.status, StatusCode::OK);
-    drop(cw);
     stop_all(f.offices).await;
 }
 

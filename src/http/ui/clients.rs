@@ -322,6 +322,21 @@ fn consent_state(g: &ConsentGrant, now: chrono::DateTime<chrono::Utc>) -> &'stat
     }
 }
 
+/// A plan's history as the pages show it: when, at which office (by name), by whom, which goal
+/// (by its description), what changed.
+pub fn history_view(office: &crate::service::Office, plan: &crate::domain::IntegrationPlan) -> Vec<Value> {
+    plan.history
+        .iter()
+        .map(|e| {
+            let goal = plan.goals.iter().find(|g| g.id == e.goal_id).map(|g| g.description.as_str().to_owned());
+            json!({
+                "at": crate::domain::time::format_ts(e.at), "office_name": office.office_name(e.office),
+                "actor": e.actor, "goal": goal.unwrap_or_default(), "change": e.change,
+            })
+        })
+        .collect()
+}
+
 /// Where a plan's history passes from one office to another: the day of the first entry at the
 /// new office, and that office (the moves as far as the history tells them).
 pub fn history_moves(history: &[crate::domain::plan::PlanEvent]) -> Vec<(NaiveDate, OfficeId)> {
@@ -423,18 +438,7 @@ async fn show(
             v
         })
         .collect();
-    let history: Vec<Value> = r
-        .plan
-        .history
-        .iter()
-        .map(|e| {
-            let goal = r.plan.goals.iter().find(|g| g.id == e.goal_id).map(|g| g.description.as_str().to_owned());
-            json!({
-                "at": crate::domain::time::format_ts(e.at), "office_name": office.office_name(e.office),
-                "actor": e.actor, "goal": goal.unwrap_or_default(), "change": e.change,
-            })
-        })
-        .collect();
+    let history = history_view(office, &r.plan);
     let consents: Vec<Value> = overview
         .consents
         .iter()

@@ -217,18 +217,7 @@ async fn show_incoming(
             .collect(),
         office.clock().today(),
     );
-    let history: Vec<Value> = case
-        .plan
-        .history
-        .iter()
-        .map(|e| {
-            let goal = case.plan.goals.iter().find(|g| g.id == e.goal_id).map(|g| g.description.as_str().to_owned());
-            json!({
-                "at": crate::domain::time::format_ts(e.at), "office_name": office.office_name(e.office),
-                "actor": e.actor, "goal": goal.unwrap_or_default(), "change": e.change,
-            })
-        })
-        .collect();
+    let history = super::clients::history_view(office, &case.plan);
     let reasons: Vec<Value> = DECLINE_REASONS
         .iter()
         .map(|r| json!({"value": r, "label": t["decline_reason"][*r].as_str().unwrap_or(r)}))
