@@ -1,4 +1,7 @@
-//! The command line: `serve`, `dev-certs`, `demo`.
+//! The command line: `serve`, `dev-certs`, `ledger`, `erase-expired`, `admin`, `demo`. One file per
+//! command group beside this one; shared here: logging, signals, reading a config's office.
+
+mod admin;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -50,7 +53,7 @@ enum Command {
     /// for the config.
     Admin {
         #[command(subcommand)]
-        command: AdminCommand,
+        command: admin::AdminCommand,
     },
     /// Two offices on loopback perform one whole handover; exits 0 only if both end with the
     /// same last day.
@@ -81,27 +84,8 @@ enum LedgerCommand {
     },
 }
 
-#[derive(Subcommand)]
-enum AdminCommand {
-    /// Prints the SHA-256 of an API token read from the first line of standard input (its line
-    /// ending is not part of it), as `token_sha256` for `[[api.managers]]`.
-    HashToken,
-    /// Creates an account in the office's database, its password read from the first line of
-    /// standard input (at least 12 characters; the line ending is not part of it). A name an
-    /// account of the config already has is refused: one namespace of account names.
-    CreateAccount {
-        #[arg(long)]
-        config: PathBuf,
-        #[arg(long)]
-        name: String,
-        /// integration-manager, team-lead or administrator.
-        #[arg(long)]
-        role: String,
-    },
-}
-
 /// The first line of standard input without its line ending.
-fn first_line_of_stdin() -> Result<String, String> {
+pub(crate) fn first_line_of_stdin() -> Result<String, String> {
     let mut line = String::new();
     std::io::stdin().read_line(&mut line).map_err(|e| format!("reading standard input: {e}"))?;
     let line = line.strip_suffix('\n').unwrap_or(&line);
@@ -112,27 +96,8 @@ fn first_line_of_stdin() -> Result<String, String> {
     Ok(line.to_owned())
 }
 
-/// `staffel admin create-account`.
-async fn create_account(config_path: &std::path::Path, name: &str, role: &str) -> Result<(), String> {
-    let role = crate::domain::staff::Role::parse(role)
-        .ok_or("--role is one of integration-manager, team-lead, administrator")?;
-    let config = Config::load(config_path).map_err(|e| e.to_string())?;
-    if config.api.managers.iter().any(|m| m.account == name) {
-        return Err(format!("the config already has an account {name}: account names are one namespace"));
-    }
-    let password = first_line_of_stdin()?;
-    let office = office_of(config_path).await?;
-    let by = crate::service::Caller {
-        account: "(staffel admin create-account)".into(),
-        role: crate::domain::staff::Role::Administrator,
-    };
-    office.create_account(&by, name, role, password).await.map_err(|e| e.to_string())?;
-    println!("Account {name} ({}) created at office {}.", role.as_str(), office.id());
-    Ok(())
-}
-
 /// The office of a config, for a command that does not serve.
-async fn office_of(config: &std::path::Path) -> Result<std::sync::Arc<crate::service::Office>, String> {
+pub(crate) async fn office_of(config: &std::path::Path) -> Result<std::sync::Arc<crate::service::Office>, String> {
     let config = Config::load(config).map_err(|e| e.to_string())?;
     let (office, _) = Server::office_from_config(&config, crate::clock::Clock::system(), config.api.listen)
         .await
@@ -178,7 +143,7 @@ async fn verify_ledger(config: &std::path::Path, peers: bool) -> Result<bool, St
 /// Logs go to stderr: plain text, with colours only when stderr is a terminal (never escape codes
 /// in a file or the journal), or one JSON object per line with `STAFFEL_LOG_FORMAT=json`. The
 /// level comes from `RUST_LOG` (default `default`).
-fn init_tracing(default: &str) {
+pub(crate) fn init_tracing(default: &str) {
     use std::io::IsTerminal as _;
     let filter = tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| default.into());
     let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
@@ -285,26 +250,7 @@ pub async fn run(cli: Cli) -> ExitCode {
                 }
             }
         }
-        Command::Admin { command: AdminCommand::HashToken } => match first_line_of_stdin() {
-            Ok(token) => {
-                println!("token_sha256 = \"{}\"", crate::digest::token_digest(&token));
-                ExitCode::SUCCESS
-            }
-            Err(e) => {
-                eprintln!("staffel admin hash-token: {e}");
-                ExitCode::FAILURE
-            }
-        },
-        Command::Admin { command: AdminCommand::CreateAccount { config, name, role } } => {
-            init_tracing("warn");
-            match create_account(&config, &name, &role).await {
-                Ok(()) => ExitCode::SUCCESS,
-                Err(e) => {
-                    eprintln!("staffel admin create-account: {e}");
-                    ExitCode::FAILURE
-                }
-            }
-        }
+        Command::Admin { command } => admin::run(command).await,
         Command::EraseExpired { config } => {
             init_tracing("warn");
             let result = async {
