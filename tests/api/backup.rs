@@ -202,12 +202,16 @@ async fn backup_under_load_and_restore(
     database: Option<String>,
     restore_url: Option<String>,
 ) -> (tempfile::TempDir, PathBuf) {
-    let stuttgart_url = database.clone();
+    // The backend is this test's, whatever the run's (STAFFEL_TEST_BACKEND): SQLite files here
+    // unless Stuttgart is given a PostgreSQL database.
+    let files = tempfile::tempdir().unwrap();
+    let (stuttgart_url, folder) = (database.clone(), files.path().to_owned());
     let federation = offices(&[STUTTGART, HEIDELBERG])
         .configure(move |c| {
-            if let Some(url) = stuttgart_url.as_ref().filter(|_| c.office.id.as_str() == STUTTGART) {
-                c.database.url = url.clone();
-            }
+            c.database.url = match stuttgart_url.as_ref().filter(|_| c.office.id.as_str() == STUTTGART) {
+                Some(url) => url.clone(),
+                None => format!("sqlite:{}", folder.join(format!("{}.sqlite", c.office.id)).display()),
+            };
         })
         .start()
         .await;
