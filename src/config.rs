@@ -128,11 +128,15 @@ pub struct OfficeConfig {
 pub struct DatabaseConfig {
     /// A sqlx database URL; `sqlite:PATH` is the embedded default.
     pub url: String,
+    /// When schema migrations are applied: `at-start` (by `serve` and every command that opens
+    /// the database) or `explicit` (only by `staffel migrate`; a start with migrations pending
+    /// is refused).
+    pub migrate: crate::storage::MigrateMode,
 }
 
 impl Default for DatabaseConfig {
     fn default() -> Self {
-        Self { url: "sqlite:staffel.sqlite".into() }
+        Self { url: "sqlite:staffel.sqlite".into(), migrate: crate::storage::MigrateMode::AtStart }
     }
 }
 
@@ -324,6 +328,10 @@ mod tests {
         assert_eq!(c.database.url, "sqlite:/etc/staffel/staffel.sqlite");
         assert_eq!(c.federation.ca, PathBuf::from("/etc/staffel/ca.pem"));
         assert_eq!(c.api.listen, "127.0.0.1:8080".parse().unwrap());
+        assert_eq!(c.database.migrate, crate::storage::MigrateMode::AtStart);
+        let explicit = parse(&format!("{MINIMAL}[database]\nmigrate = \"explicit\"\n"));
+        assert_eq!(explicit.database.migrate, crate::storage::MigrateMode::Explicit);
+        assert!(toml::from_str::<Config>(&format!("{MINIMAL}[database]\nmigrate = \"never\"\n")).is_err());
 
         let mut c =
             parse(&format!("{MINIMAL}[api]\nlisten = \"127.0.0.1:9000\"\n[database]\nurl = \"sqlite:/srv/x.db\"\n"));

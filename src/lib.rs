@@ -12,8 +12,10 @@
 //!   [`kern`] (where the design system's files are served);
 //! - [`http`]: the federation listener, the caseworker API, the client's consent pages and the
 //!   integration managers' web pages;
-//! - [`server`], [`config`], [`cli`], [`demo`]: running it.
+//! - [`server`], [`config`], [`cli`], [`demo`]: running it; [`backup`]: an office's backup folder
+//!   and its restore.
 
+pub mod backup;
 pub mod canonical;
 pub mod cli;
 pub mod clock;

@@ -163,7 +163,7 @@ impl Server {
         let identity = tls::ClientIdentity { ca, chain, key };
         let client =
             FederationClient::new(identity, directory.clone(), me, Duration::from_secs(f.request_timeout_secs));
-        let storage = storage::open(&config.database.url).await?;
+        let storage = storage::open_with(&config.database.url, config.database.migrate).await?;
         let settings = OfficeSettings {
             message_ttl: chrono::Duration::seconds(i64::try_from(f.message_ttl_secs).unwrap_or(i64::MAX / 1000)),
             max_backoff: Duration::from_secs(config.delivery.max_backoff_secs),

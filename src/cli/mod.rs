@@ -1,7 +1,9 @@
-//! The command line: `serve`, `dev-certs`, `ledger`, `erase-expired`, `admin`, `demo`. One file per
-//! command group beside this one; shared here: logging, signals, reading a config's office.
+//! The command line: `serve`, `dev-certs`, `ledger`, `erase-expired`, `admin`, `backup`, `restore`,
+//! `migrate`, `demo`. One file per command group beside this one; shared here: logging, signals,
+//! reading a config's office.
 
 mod admin;
+mod maintenance;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -55,6 +57,9 @@ enum Command {
         #[command(subcommand)]
         command: admin::AdminCommand,
     },
+    // backup, restore, migrate (src/cli/maintenance.rs).
+    #[command(flatten)]
+    Maintenance(maintenance::MaintenanceCommand),
     /// Two offices on loopback perform one whole handover; exits 0 only if both end with the
     /// same last day.
     Demo {
@@ -251,6 +256,7 @@ pub async fn run(cli: Cli) -> ExitCode {
             }
         }
         Command::Admin { command } => admin::run(command).await,
+        Command::Maintenance(command) => maintenance::run(command).await,
         Command::EraseExpired { config } => {
             init_tracing("warn");
             let result = async {

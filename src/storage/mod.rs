@@ -15,10 +15,12 @@
 //! The shape allows a later group commit: a unit's writes are whole records with their guards,
 //! so concurrent units could be handed to one writer and committed together.
 
+pub mod migrations;
 pub mod postgres;
 pub mod records;
 pub mod sqlite;
 
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use async_trait::async_trait;
@@ -34,6 +36,7 @@ use crate::domain::ledger::{LedgerEntry, LedgerHead, LedgerRow};
 use crate::domain::participation::CounsellingSession;
 use crate::domain::staff::Account;
 use crate::domain::{CaseId, ClientId, ConsentGrant, ConsentId, OfficeId};
+pub use migrations::{MigrationState, MigrationStatus};
 pub use records::*;
 
 #[derive(Debug, thiserror::Error)]
@@ -49,6 +52,25 @@ pub enum StorageError {
     Corrupt(String),
     #[error("unsupported database URL (expected sqlite: or postgres://)")]
     UnsupportedUrl,
+    #[error(
+        "the database is newer than this binary: it has migration {database}, this binary knows migrations up to \
+         {binary}. A newer Staffel wrote it; run that version, or roll back by restoring the backup taken before \
+         the upgrade (`staffel restore`)"
+    )]
+    NewerDatabase { database: i64, binary: i64 },
+    #[error("migration {0} failed halfway in this database: restore the backup taken before it (`staffel restore`)")]
+    MigrationFailed(i64),
+    #[error("migration {0} applied to this database differs from this binary's: refusing to run on it")]
+    MigrationModified(i64),
+    #[error(
+        "{count} migration(s) pending (the first: {first}), and this office applies them explicitly \
+         ([database] migrate = \"explicit\"): run `staffel migrate --config <file>` (after a backup)"
+    )]
+    PendingMigrations { count: usize, first: i64 },
+    #[error("backup: {0}")]
+    Backup(String),
+    #[error("restore: {0}")]
+    Restore(String),
 }
 
 pub type Result<T, E = StorageError> = std::result::Result<T, E>;
@@ -68,6 +90,39 @@ pub trait Storage: Send + Sync + 'static {
     /// A unit of work that only reads (SQLite: a deferred transaction that takes no write lock).
     async fn read(&self) -> Result<Box<dyn UnitOfWork>>;
     fn backend(&self) -> Backend;
+    /// This binary's migrations and those the database records, in version order, with where
+    /// each stands.
+    async fn migrations(&self) -> Result<Vec<MigrationStatus>>;
+    /// Applies the pending migrations in order, calling `before` with each before it runs; those
+    /// applied. Refuses a database with migrations this binary does not know
+    /// ([`StorageError::NewerDatabase`]).
+    async fn migrate(
+        &self,
+        before: &(dyn for<'a> Fn(&'a MigrationStatus) + Send + Sync),
+    ) -> Result<Vec<MigrationStatus>>;
+    /// A consistent copy of the database as it was when the copy began, while the office keeps
+    /// running, written into the folder `dir` (which exists, 0700) as one file (0600): SQLite's
+    /// online backup API, or `pg_dump --format=custom`. `progress` is told how far it got.
+    async fn backup(&self, dir: &Path, progress: &(dyn for<'a> Fn(&'a str) + Send + Sync)) -> Result<DatabaseCopy>;
+}
+
+/// A copy of the database made by [`Storage::backup`].
+#[derive(Debug, Clone)]
+pub struct DatabaseCopy {
+    /// The file written.
+    pub file: PathBuf,
+    /// The last migration applied to the copied database.
+    pub schema_version: i64,
+}
+
+/// When migrations are applied: by `serve` (and every command that opens the database) at
+/// start, or only by `staffel migrate` (then a start with pending migrations is refused).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum MigrateMode {
+    #[default]
+    AtStart,
+    Explicit,
 }
 
 /// One transaction: its parts, and commit. Dropped without commit, it rolls back.
@@ -245,11 +300,78 @@ pub trait Ledger: Send {
 /// Opens the storage a database URL names (`sqlite:…` or `postgres://…`), creating and
 /// migrating it as needed.
 pub async fn open(url: &str) -> Result<Arc<dyn Storage>> {
+    open_with(url, MigrateMode::AtStart).await
+}
+
+/// Opens the storage a database URL names, creating a missing SQLite file; with
+/// [`MigrateMode::AtStart`] applies pending migrations, with [`MigrateMode::Explicit`] refuses
+/// to open while any are pending. Either way a database newer than this binary is refused.
+pub async fn open_with(url: &str, mode: MigrateMode) -> Result<Arc<dyn Storage>> {
     if url.starts_with("sqlite:") {
-        Ok(Arc::new(sqlite::SqliteStorage::open(url).await?))
-    } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
-        Ok(Arc::new(postgres::PgStorage::open(url).await?))
+        Ok(Arc::new(sqlite::SqliteStorage::open_with(url, mode).await?))
+    } else if is_postgres(url) {
+        Ok(Arc::new(postgres::PgStorage::open_with(url, mode).await?))
     } else {
         Err(StorageError::UnsupportedUrl)
     }
+}
+
+/// Connects to the database a URL names without applying or checking migrations, for
+/// `staffel migrate` and `staffel backup`. A missing SQLite file is created only if `create`.
+pub async fn connect(url: &str, create: bool) -> Result<Arc<dyn Storage>> {
+    if url.starts_with("sqlite:") {
+        Ok(Arc::new(sqlite::SqliteStorage::connect(url, create).await?))
+    } else if is_postgres(url) {
+        Ok(Arc::new(postgres::PgStorage::connect(url).await?))
+    } else {
+        Err(StorageError::UnsupportedUrl)
+    }
+}
+
+/// Writes a copy made by [`Storage::backup`] into the database a URL names, which must not
+/// exist yet (SQLite) or must be empty (PostgreSQL, with `pg_restore`). No migration is applied.
+pub async fn restore(url: &str, copy: &Path, progress: &(dyn Fn(&str) + Send + Sync)) -> Result<()> {
+    if url.starts_with("sqlite:") {
+        sqlite::restore(url, copy, progress).await
+    } else if is_postgres(url) {
+        postgres::restore(url, copy, progress).await
+    } else {
+        Err(StorageError::UnsupportedUrl)
+    }
+}
+
+/// The backend a URL names.
+pub fn backend_of(url: &str) -> Result<Backend> {
+    if url.starts_with("sqlite:") {
+        Ok(Backend::Sqlite)
+    } else if is_postgres(url) {
+        Ok(Backend::Postgres)
+    } else {
+        Err(StorageError::UnsupportedUrl)
+    }
+}
+
+/// The last migration this binary knows for a backend.
+pub fn latest_migration(backend: Backend) -> i64 {
+    match backend {
+        Backend::Sqlite => migrations::latest_known(&sqlite::MIGRATOR),
+        Backend::Postgres => migrations::latest_known(&postgres::MIGRATOR),
+    }
+}
+
+fn is_postgres(url: &str) -> bool {
+    url.starts_with("postgres://") || url.starts_with("postgresql://")
+}
+
+/// Brings a freshly connected store to where `mode` wants it.
+async fn prepare(storage: &dyn Storage, mode: MigrateMode) -> Result<()> {
+    match mode {
+        MigrateMode::AtStart => {
+            storage
+                .migrate(&|m| tracing::info!(version = m.version, description = %m.description, "applying migration"))
+                .await?;
+        }
+        MigrateMode::Explicit => migrations::check_current(&storage.migrations().await?)?,
+    }
+    Ok(())
 }

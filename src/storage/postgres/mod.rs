@@ -9,6 +9,7 @@
 
 mod accounts;
 mod audit;
+mod backup;
 mod clients;
 mod consents;
 mod handovers;
@@ -24,7 +25,7 @@ use async_trait::async_trait;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
-use sqlx::{Postgres, Transaction};
+use sqlx::{Postgres, Row as _, Transaction};
 
 use super::{
     Accounts, Audit, Backend, Clients, Consents, Handovers, Inbox, Ledger, Outbox, Result, Storage, StorageError,
@@ -35,7 +36,14 @@ use crate::domain::delivery::MessageKind;
 
 pub struct PgStorage {
     pool: PgPool,
+    /// The URL connected to, for `pg_dump`.
+    url: String,
 }
+
+/// This binary's PostgreSQL migrations.
+pub(crate) static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/postgres");
+
+pub use backup::restore;
 
 /// A unit of work on PostgreSQL: one transaction.
 pub struct PgUnit {
@@ -79,14 +87,25 @@ impl PgStorage {
     /// Connects to the database at a `postgres://` URL and migrates it. The database must exist;
     /// the account needs the rights to create tables, indexes, functions and triggers in it.
     pub async fn open(url: &str) -> Result<Self> {
+        Self::open_with(url, super::MigrateMode::AtStart).await
+    }
+
+    /// Connects, and migrates the database or checks that it needs no migration, as `mode` says.
+    pub async fn open_with(url: &str, mode: super::MigrateMode) -> Result<Self> {
+        let storage = Self::connect(url).await?;
+        super::prepare(&storage, mode).await?;
+        Ok(storage)
+    }
+
+    /// Connects to the database at a `postgres://` URL without touching its schema.
+    pub async fn connect(url: &str) -> Result<Self> {
         let options = PgConnectOptions::from_str(url)?.application_name("staffel");
         let pool = PgPoolOptions::new()
             .max_connections(16)
             .acquire_timeout(Duration::from_secs(10))
             .connect_with(options)
             .await?;
-        sqlx::migrate!("./migrations/postgres").run(&pool).await?;
-        Ok(Self { pool })
+        Ok(Self { pool, url: url.to_owned() })
     }
 }
 
@@ -102,6 +121,54 @@ impl Storage for PgStorage {
 
     fn backend(&self) -> Backend {
         Backend::Postgres
+    }
+
+    async fn migrations(&self) -> Result<Vec<super::MigrationStatus>> {
+        let table: bool =
+            sqlx::query_scalar("SELECT to_regclass('_sqlx_migrations') IS NOT NULL").fetch_one(&self.pool).await?;
+        let mut applied = Vec::new();
+        if table {
+            let rows = sqlx::query(
+                "SELECT version, description, installed_on, success, checksum FROM _sqlx_migrations ORDER BY version",
+            )
+            .fetch_all(&self.pool)
+            .await?;
+            for row in rows {
+                applied.push(super::migrations::AppliedRow {
+                    version: row.get("version"),
+                    description: row.get("description"),
+                    installed_on: row.get("installed_on"),
+                    success: row.get("success"),
+                    checksum: row.get("checksum"),
+                });
+            }
+        }
+        Ok(super::migrations::status(&MIGRATOR, applied))
+    }
+
+    async fn migrate(
+        &self,
+        before: &(dyn for<'a> Fn(&'a super::MigrationStatus) + Send + Sync),
+    ) -> Result<Vec<super::MigrationStatus>> {
+        let status = self.migrations().await?;
+        let mut conn = self.pool.acquire().await?;
+        super::migrations::apply(&mut *conn, &MIGRATOR, &status, before).await
+    }
+
+    async fn backup(
+        &self,
+        dir: &std::path::Path,
+        progress: &(dyn for<'a> Fn(&'a str) + Send + Sync),
+    ) -> Result<super::DatabaseCopy> {
+        let status = self.migrations().await?;
+        let schema_version = status
+            .iter()
+            .filter(|m| !matches!(m.state, super::MigrationState::Pending | super::MigrationState::Failed))
+            .map(|m| m.version)
+            .max()
+            .unwrap_or(0);
+        let file = backup::dump(&self.url, dir, progress).await?;
+        Ok(super::DatabaseCopy { file, schema_version })
     }
 }
 

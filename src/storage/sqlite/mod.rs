@@ -6,6 +6,7 @@
 
 mod accounts;
 mod audit;
+mod backup;
 mod clients;
 mod consents;
 mod handovers;
@@ -24,6 +25,8 @@ use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePo
 use sqlx::{Row, Sqlite, Transaction};
 use uuid::Uuid;
 
+pub use backup::restore;
+
 use super::{
     Accounts, Audit, Backend, Clients, Consents, Handovers, Inbox, Ledger, Outbox, Result, Storage, StorageError,
     UnitOfWork,
@@ -33,7 +36,12 @@ use crate::domain::delivery::MessageKind;
 
 pub struct SqliteStorage {
     pool: SqlitePool,
+    /// The database file (empty for an in-memory database).
+    file: std::path::PathBuf,
 }
+
+/// This binary's SQLite migrations.
+pub(crate) static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");
 
 /// A unit of work on SQLite: one transaction.
 pub struct SqliteUnit {
@@ -91,7 +99,7 @@ pub(crate) fn one_row(done: sqlx::sqlite::SqliteQueryResult) -> Result<()> {
 }
 
 /// Creates a directory (and its parents) that only its owner can enter (0700 on Unix).
-fn create_private_dir(dir: &std::path::Path) -> std::io::Result<()> {
+pub(crate) fn create_private_dir(dir: &std::path::Path) -> std::io::Result<()> {
     let mut builder = std::fs::DirBuilder::new();
     builder.recursive(true);
     #[cfg(unix)]
@@ -100,7 +108,7 @@ fn create_private_dir(dir: &std::path::Path) -> std::io::Result<()> {
 }
 
 /// Creates an empty file only its owner can read and write (0600 on Unix); SQLite fills it.
-fn create_private_file(file: &std::path::Path) -> std::io::Result<()> {
+pub(crate) fn create_private_file(file: &std::path::Path) -> std::io::Result<()> {
     let mut options = std::fs::OpenOptions::new();
     options.write(true).create_new(true);
     #[cfg(unix)]
@@ -115,28 +123,49 @@ fn create_private_file(file: &std::path::Path) -> std::io::Result<()> {
 impl SqliteStorage {
     /// Opens (creating if missing) and migrates the database at a `sqlite:` URL.
     pub async fn open(url: &str) -> Result<Self> {
+        Self::open_with(url, super::MigrateMode::AtStart).await
+    }
+
+    /// Opens (creating if missing) the database at a `sqlite:` URL, and migrates it or checks
+    /// that it needs no migration, as `mode` says.
+    pub async fn open_with(url: &str, mode: super::MigrateMode) -> Result<Self> {
+        let storage = Self::connect(url, true).await?;
+        super::prepare(&storage, mode).await?;
+        storage.backfill_search_keys().await?;
+        Ok(storage)
+    }
+
+    /// Connects to the database at a `sqlite:` URL without touching its schema; a missing file
+    /// is created (0600, in a folder made 0700) only if `create`.
+    pub async fn connect(url: &str, create: bool) -> Result<Self> {
         let options = SqliteConnectOptions::from_str(url)?
-            .create_if_missing(true)
+            .create_if_missing(create)
             .journal_mode(SqliteJournalMode::Wal)
             .synchronous(SqliteSynchronous::Full)
             .busy_timeout(Duration::from_secs(10))
             .foreign_keys(true);
         let file = options.get_filename().to_owned();
-        if let Some(parent) = file.parent().filter(|p| !p.as_os_str().is_empty()) {
-            if !parent.exists() {
-                create_private_dir(parent).map_err(sqlx::Error::Io)?;
+        let in_memory = file.as_os_str().is_empty() || file.as_os_str() == ":memory:";
+        if !in_memory && !create && !file.exists() {
+            return Err(StorageError::Database(sqlx::Error::Io(std::io::Error::new(
+                std::io::ErrorKind::NotFound,
+                format!("no database at {} (`staffel migrate` or the first start creates it)", file.display()),
+            ))));
+        }
+        if create {
+            if let Some(parent) = file.parent().filter(|p| !p.as_os_str().is_empty()) {
+                if !parent.exists() {
+                    create_private_dir(parent).map_err(sqlx::Error::Io)?;
+                }
+            }
+            // A new database file is readable by this service's user only (0600); SQLite gives its
+            // journal files the database file's mode.
+            if !in_memory && !file.exists() {
+                create_private_file(&file).map_err(sqlx::Error::Io)?;
             }
         }
-        // A new database file is readable by this service's user only (0600); SQLite gives its
-        // journal files the database file's mode.
-        if !file.as_os_str().is_empty() && file.as_os_str() != ":memory:" && !file.exists() {
-            create_private_file(&file).map_err(sqlx::Error::Io)?;
-        }
         let pool = SqlitePoolOptions::new().max_connections(8).connect_with(options).await?;
-        sqlx::migrate!("./migrations/sqlite").run(&pool).await?;
-        let storage = Self { pool };
-        storage.backfill_search_keys().await?;
-        Ok(storage)
+        Ok(Self { pool, file })
     }
 
     /// Clients stored before search keys existed get theirs (computed by the domain's rules).
@@ -175,6 +204,53 @@ impl Storage for SqliteStorage {
 
     fn backend(&self) -> Backend {
         Backend::Sqlite
+    }
+
+    async fn migrations(&self) -> Result<Vec<super::MigrationStatus>> {
+        let table: i64 =
+            sqlx::query_scalar("SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = '_sqlx_migrations'")
+                .fetch_one(&self.pool)
+                .await?;
+        let mut applied = Vec::new();
+        if table > 0 {
+            let rows = sqlx::query(
+                "SELECT version, description, CAST(installed_on AS TEXT) AS installed_on, success, checksum \
+                 FROM _sqlx_migrations ORDER BY version",
+            )
+            .fetch_all(&self.pool)
+            .await?;
+            for row in rows {
+                let installed: String = row.get("installed_on");
+                let installed_on = chrono::NaiveDateTime::parse_from_str(&installed, "%Y-%m-%d %H:%M:%S")
+                    .map_err(|_| corrupt("migration time"))?
+                    .and_utc();
+                applied.push(super::migrations::AppliedRow {
+                    version: row.get("version"),
+                    description: row.get("description"),
+                    installed_on,
+                    success: row.get("success"),
+                    checksum: row.get("checksum"),
+                });
+            }
+        }
+        Ok(super::migrations::status(&MIGRATOR, applied))
+    }
+
+    async fn migrate(
+        &self,
+        before: &(dyn for<'a> Fn(&'a super::MigrationStatus) + Send + Sync),
+    ) -> Result<Vec<super::MigrationStatus>> {
+        let status = self.migrations().await?;
+        let mut conn = self.pool.acquire().await?;
+        super::migrations::apply(&mut *conn, &MIGRATOR, &status, before).await
+    }
+
+    async fn backup(
+        &self,
+        dir: &std::path::Path,
+        progress: &(dyn for<'a> Fn(&'a str) + Send + Sync),
+    ) -> Result<super::DatabaseCopy> {
+        backup::copy(&self.file, dir, progress).await
     }
 }
 
