@@ -1,7 +1,8 @@
-//! The command line: `serve`, `dev-certs`, `ledger`, `erase-expired`, `admin`, `demo`. One file per
+//! The command line: `serve`, `dev-certs`, `ledger`, `erase-expired`, `admin`, `keys`, `demo`. One file per
 //! command group beside this one; shared here: logging, signals, reading a config's office.
 
 mod admin;
+mod keys;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -54,6 +55,12 @@ enum Command {
     Admin {
         #[command(subcommand)]
         command: admin::AdminCommand,
+    },
+    /// An office's own keys: its signing key and directory entry, its TLS key and certificate
+    /// signing request, and a check of its key material without starting.
+    Keys {
+        #[command(subcommand)]
+        command: keys::KeysCommand,
     },
     /// Two offices on loopback perform one whole handover; exits 0 only if both end with the
     /// same last day.
@@ -251,6 +258,7 @@ pub async fn run(cli: Cli) -> ExitCode {
             }
         }
         Command::Admin { command } => admin::run(command).await,
+        Command::Keys { command } => keys::run(command),
         Command::EraseExpired { config } => {
             init_tracing("warn");
             let result = async {
