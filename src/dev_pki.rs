@@ -6,15 +6,12 @@
 
 use std::path::{Path, PathBuf};
 
-use josekit::jwk::KeyPair as _;
-use rcgen::{
-    BasicConstraints, CertificateParams, DnType, ExtendedKeyUsagePurpose, IsCa, Issuer, KeyPair, KeyUsagePurpose,
-    SanType,
-};
+use rcgen::{BasicConstraints, CertificateParams, DnType, IsCa, Issuer, KeyPair, KeyUsagePurpose};
 
 use crate::domain::OfficeId;
 use crate::federation::directory::{DirectoryEntry, DirectoryFile};
-use crate::pki::{DEV_KID_PREFIX, DEV_ORGANISATION, OFFICE_URI_PREFIX, PkiError};
+use crate::pki::office_keys::{Subject, office_certificate_params, signing_key_pair};
+use crate::pki::{DEV_KID_PREFIX, DEV_ORGANISATION, PkiError};
 
 /// A development office: id, name, and the loopback ports of its development config.
 pub struct DevOffice {
@@ -107,19 +104,16 @@ impl DevCa {
         Ok(Self { cert_pem: cert.pem(), issuer: Issuer::new(params, key) })
     }
 
-    /// A TLS certificate for an office, valid for server and client authentication, naming the
-    /// office in a `urn:staffel:office:` URI SAN and valid for `localhost` and `127.0.0.1`.
-    /// Returns (certificate PEM, private key PEM).
+    /// A TLS certificate for an office, with the profile of
+    /// [`office_certificate_params`](crate::pki::office_keys::office_certificate_params) (server
+    /// and client auth, office id in a `urn:staffel:office:` URI SAN), valid for `localhost` and
+    /// `127.0.0.1`. Returns (certificate PEM, private key PEM).
     pub fn office_tls(&self, office: OfficeId, name: &str) -> Result<(String, String), PkiError> {
         let key = KeyPair::generate().map_err(gen_err)?;
-        let mut params = CertificateParams::new(vec!["localhost".to_string()]).map_err(gen_err)?;
-        params.subject_alt_names.push(SanType::IpAddress(std::net::Ipv4Addr::LOCALHOST.into()));
-        let uri = format!("{OFFICE_URI_PREFIX}{office}");
-        params.subject_alt_names.push(SanType::URI(uri.try_into().map_err(gen_err)?));
-        params.distinguished_name.push(DnType::OrganizationName, DEV_ORGANISATION);
-        params.distinguished_name.push(DnType::CommonName, format!("{name} ({office})"));
-        params.key_usages = vec![KeyUsagePurpose::DigitalSignature];
-        params.extended_key_usages = vec![ExtendedKeyUsagePurpose::ServerAuth, ExtendedKeyUsagePurpose::ClientAuth];
+        let hosts = ["localhost".to_string(), "127.0.0.1".to_string()];
+        let common_name = format!("{name} ({office})");
+        let subject = Subject { common_name: &common_name, organisation: Some(DEV_ORGANISATION) };
+        let mut params = office_certificate_params(office, &hosts, &subject)?;
         params.not_before = rcgen::date_time_ymd(2025, 1, 1);
         params.not_after = rcgen::date_time_ymd(2035, 12, 31);
         let cert = params.signed_by(&key, &self.issuer).map_err(gen_err)?;
@@ -127,17 +121,11 @@ impl DevCa {
     }
 }
 
-/// A fresh ES256 signing key for an office: (private JWK, public JWK), with `kid`, `alg`, `use`.
+/// A fresh ES256 signing key for a development office: (private JWK, public JWK), with a `kid`
+/// starting with [`DEV_KID_PREFIX`], `alg`, `use`.
 pub fn signing_key(office: OfficeId) -> Result<(josekit::jwk::Jwk, josekit::jwk::Jwk), PkiError> {
-    let pair = josekit::jws::ES256.generate_key_pair().map_err(gen_err)?;
     let kid = format!("{DEV_KID_PREFIX}{office}-{}", &uuid::Uuid::new_v4().simple().to_string()[..8]);
-    let finish = |mut jwk: josekit::jwk::Jwk| {
-        jwk.set_key_id(kid.clone());
-        jwk.set_algorithm("ES256");
-        jwk.set_key_use("sig");
-        jwk
-    };
-    Ok((finish(pair.to_jwk_key_pair()), finish(pair.to_jwk_public_key())))
+    signing_key_pair(&kid)
 }
 
 fn office_config(office: &DevOffice) -> String {

@@ -9,6 +9,7 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
+use rustls::pki_types::{CertificateDer, PrivateKeyDer, UnixTime};
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 
@@ -68,6 +69,17 @@ impl Listeners {
     }
 }
 
+/// An office's key material, loaded and checked by [`Server::check_key_material`].
+pub struct KeyMaterial {
+    pub ca: Vec<CertificateDer<'static>>,
+    pub chain: Vec<CertificateDer<'static>>,
+    pub key: PrivateKeyDer<'static>,
+    pub signer: Signer,
+    pub directory: Arc<Directory>,
+    /// The federation listener's TLS config (the certificate matched with its key).
+    pub server_tls: Arc<rustls::ServerConfig>,
+}
+
 pub struct Server {
     office: Arc<Office>,
     tls: Arc<rustls::ServerConfig>,
@@ -114,6 +126,43 @@ impl Server {
                 "api.managers: an account name is 1-200 characters, no control character, no blank at either end",
             ));
         }
+        let KeyMaterial { ca, chain, key, signer, directory, server_tls } =
+            Self::check_key_material(config, clock.now())?;
+        let identity = tls::ClientIdentity { ca, chain, key };
+        let client = FederationClient::new(
+            identity,
+            directory.clone(),
+            config.office.id,
+            Duration::from_secs(f.request_timeout_secs),
+        );
+        let storage = storage::open_with(&config.database.url, config.database.migrate).await?;
+        let settings = OfficeSettings {
+            message_ttl: chrono::Duration::seconds(i64::try_from(f.message_ttl_secs).unwrap_or(i64::MAX / 1000)),
+            max_backoff: Duration::from_secs(config.delivery.max_backoff_secs),
+            poll_interval: config.delivery.poll_interval(),
+            four_eyes: config.office.four_eyes,
+            consent_link_validity: chrono::Duration::minutes(i64::from(config.privacy.consent_link_minutes)),
+            withdraw_url: config
+                .privacy
+                .withdraw_url
+                .clone()
+                .unwrap_or_else(|| format!("http://{api_addr}/consent/withdraw")),
+            retention: chrono::Duration::days(i64::from(config.privacy.retention_days)),
+        };
+        crate::federation::schema::warm_up();
+        let office =
+            Arc::new(Office::new(config.office.name.clone(), storage, signer, directory, client, settings, clock));
+        Ok((office, server_tls))
+    }
+
+    /// Loads this office's key material and checks it as a starting server does, without opening
+    /// the database or binding anything (`staffel keys check` runs this alone): the TLS
+    /// certificate names this office, chains to the federation CA and is valid at `now` for
+    /// client and server use at the host of the office's `federation_url`, and matches the TLS
+    /// key; the signing key is one the directory lists for this office; and, unless the config
+    /// says `development = true`, nothing is development material.
+    pub fn check_key_material(config: &Config, now: chrono::DateTime<chrono::Utc>) -> Result<KeyMaterial, ServerError> {
+        let f = &config.federation;
         for (what, path) in [("federation.key", &f.key), ("federation.signing_key", &f.signing_key)] {
             // Development keys are public anyway; production keys must not be.
             if !config.development && pki::readable_by_others(path) {
@@ -140,6 +189,11 @@ impl Server {
         if !matches {
             return Err(ServerError::KeyNotInDirectory(signer.kid().to_owned()));
         }
+        let url = reqwest::Url::parse(&entry.federation_url).map_err(|_| DirectoryError::BadUrl { office: me })?;
+        let host = url.host_str().ok_or(DirectoryError::BadUrl { office: me })?;
+        let host = host.trim_start_matches('[').trim_end_matches(']');
+        let seconds = u64::try_from(now.timestamp()).unwrap_or(0);
+        tls::check_own_certificate(&ca, &chain, host, UnixTime::since_unix_epoch(Duration::from_secs(seconds)))?;
         if !config.development {
             if ca.iter().any(pki::is_development_cert) {
                 return Err(ServerError::DevelopmentMaterial("the federation CA"));
@@ -160,27 +214,7 @@ impl Server {
         let server_tls = tls::server_config(&ca, chain.clone(), key.clone_key())?;
         // Fail at start, not at the first delivery, if the client side cannot be configured.
         tls::client_config(&ca, chain.clone(), key.clone_key(), me)?;
-        let identity = tls::ClientIdentity { ca, chain, key };
-        let client =
-            FederationClient::new(identity, directory.clone(), me, Duration::from_secs(f.request_timeout_secs));
-        let storage = storage::open_with(&config.database.url, config.database.migrate).await?;
-        let settings = OfficeSettings {
-            message_ttl: chrono::Duration::seconds(i64::try_from(f.message_ttl_secs).unwrap_or(i64::MAX / 1000)),
-            max_backoff: Duration::from_secs(config.delivery.max_backoff_secs),
-            poll_interval: config.delivery.poll_interval(),
-            four_eyes: config.office.four_eyes,
-            consent_link_validity: chrono::Duration::minutes(i64::from(config.privacy.consent_link_minutes)),
-            withdraw_url: config
-                .privacy
-                .withdraw_url
-                .clone()
-                .unwrap_or_else(|| format!("http://{api_addr}/consent/withdraw")),
-            retention: chrono::Duration::days(i64::from(config.privacy.retention_days)),
-        };
-        crate::federation::schema::warm_up();
-        let office =
-            Arc::new(Office::new(config.office.name.clone(), storage, signer, directory, client, settings, clock));
-        Ok((office, server_tls))
+        Ok(KeyMaterial { ca, chain, key, signer, directory, server_tls })
     }
 
     pub async fn build(config: &Config, listeners: Listeners, clock: Clock) -> Result<Self, ServerError> {

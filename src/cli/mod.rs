@@ -1,8 +1,9 @@
-//! The command line: `serve`, `dev-certs`, `ledger`, `erase-expired`, `admin`, `backup`, `restore`,
-//! `migrate`, `demo`. One file per command group beside this one; shared here: logging, signals,
-//! reading a config's office.
+//! The command line: `serve`, `dev-certs`, `ledger`, `erase-expired`, `admin`, `keys`, `backup`,
+//! `restore`, `migrate`, `demo`. One file per command group beside this one; shared here: logging,
+//! signals, reading a config's office.
 
 mod admin;
+mod keys;
 mod maintenance;
 
 use std::path::PathBuf;
@@ -56,6 +57,12 @@ enum Command {
     Admin {
         #[command(subcommand)]
         command: admin::AdminCommand,
+    },
+    /// An office's own keys: its signing key and directory entry, its TLS key and certificate
+    /// signing request, and a check of its key material without starting.
+    Keys {
+        #[command(subcommand)]
+        command: keys::KeysCommand,
     },
     // backup, restore, migrate (src/cli/maintenance.rs).
     #[command(flatten)]
@@ -256,6 +263,7 @@ pub async fn run(cli: Cli) -> ExitCode {
             }
         }
         Command::Admin { command } => admin::run(command).await,
+        Command::Keys { command } => keys::run(command),
         Command::Maintenance(command) => maintenance::run(command).await,
         Command::EraseExpired { config } => {
             init_tracing("warn");

@@ -18,6 +18,8 @@ pub enum TlsError {
     Ca(String),
     #[error("the office certificate or key is not usable: {0}")]
     Identity(String),
+    #[error("other offices would refuse this office's TLS certificate: {0}")]
+    Refused(String),
 }
 
 fn provider() -> Arc<rustls::crypto::CryptoProvider> {
@@ -50,6 +52,34 @@ pub fn server_config(
         .map_err(|e| TlsError::Identity(e.to_string()))?;
     config.alpn_protocols = vec![b"h2".to_vec(), b"http/1.1".to_vec()];
     Ok(Arc::new(config))
+}
+
+/// Checks this office's own certificate as other offices will check it: it chains to the
+/// federation CA (through the intermediates `chain` carries after the leaf), is valid at `now`,
+/// serves as a client certificate (`clientAuth` or no extended key usage), and as the server
+/// certificate of `host`, the host of the office's `federation_url` (`serverAuth` or no extended
+/// key usage, a DNS or IP SAN for `host`).
+pub fn check_own_certificate(
+    ca: &[CertificateDer<'static>],
+    chain: &[CertificateDer<'static>],
+    host: &str,
+    now: UnixTime,
+) -> Result<(), TlsError> {
+    let refused = |what: &str, e: rustls::Error| TlsError::Refused(format!("{what}: {e}"));
+    let (leaf, intermediates) = chain.split_first().ok_or_else(|| TlsError::Identity("no certificate".into()))?;
+    let client = WebPkiClientVerifier::builder_with_provider(roots(ca)?, provider())
+        .build()
+        .map_err(|e| TlsError::Ca(e.to_string()))?;
+    client.verify_client_cert(leaf, intermediates, now).map_err(|e| refused("as a client certificate", e))?;
+    let server = WebPkiServerVerifier::builder_with_provider(roots(ca)?, provider())
+        .build()
+        .map_err(|e| TlsError::Ca(e.to_string()))?;
+    let name = ServerName::try_from(host.to_owned())
+        .map_err(|e| TlsError::Refused(format!("{host:?} is not a host name: {e}")))?;
+    server
+        .verify_server_cert(leaf, intermediates, &name, &[], now)
+        .map_err(|e| refused(&format!("as the server certificate of {host}"), e))?;
+    Ok(())
 }
 
 /// The caseworker listener's TLS config when it speaks TLS itself: no client certificates,

@@ -1,5 +1,8 @@
 //! Certificates and keys: loading PEM files, reading the office id from a certificate, and
-//! recognising development material. `crate::dev_pki` generates the development PKI.
+//! recognising development material. `crate::dev_pki` generates the development PKI;
+//! [`office_keys`] makes an office's own keys, directory entry and certificate request.
+
+pub mod office_keys;
 
 use std::path::{Path, PathBuf};
 
@@ -33,6 +36,10 @@ pub enum PkiError {
     Write { path: PathBuf, source: std::io::Error },
     #[error("certificate generation failed: {0}")]
     Generate(String),
+    #[error("{path} exists; it is never overwritten (move it away first if you mean to replace it)")]
+    Exists { path: PathBuf },
+    #[error("{0}")]
+    Invalid(String),
 }
 
 fn read(path: &Path) -> Result<Vec<u8>, PkiError> {

@@ -13,6 +13,7 @@ mod doors;
 mod federation_checks;
 mod handover;
 mod invariants;
+mod keys;
 mod ledger;
 mod openapi;
 mod operations;
