@@ -13,6 +13,7 @@ mod federation_checks;
 mod handover;
 mod invariants;
 mod ledger;
+mod monitoring;
 mod openapi;
 mod operations;
 mod sender;
