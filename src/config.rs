@@ -47,6 +47,17 @@ pub struct Config {
     pub privacy: PrivacyConfig,
     #[serde(default)]
     pub ui: UiConfig,
+    #[serde(default)]
+    pub metrics: MetricsConfig,
+}
+
+/// The Prometheus metrics at `GET /metrics` on the caseworker listener.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct MetricsConfig {
+    /// The SHA-256 (64 hex digits) of the bearer token a scraper presents. Without it, `/metrics`
+    /// is off (404).
+    pub token_sha256: Option<String>,
 }
 
 /// The integration managers' web pages on the caseworker listener.

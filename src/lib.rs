@@ -29,6 +29,7 @@ pub mod federation;
 pub mod http;
 pub mod ijson;
 pub mod kern;
+pub mod metrics;
 pub mod notice;
 pub mod pki;
 pub mod server;

@@ -92,6 +92,7 @@ pub struct Server {
     /// The caseworker listener's own TLS, if configured.
     api_tls: Option<Arc<rustls::ServerConfig>>,
     ui: crate::http::ui::UiSettings,
+    metrics_token_sha256: Option<Arc<str>>,
 }
 
 impl Server {
@@ -267,6 +268,17 @@ impl Server {
             idle_timeout: Duration::from_secs(l.idle_timeout_secs),
         };
         let api_limits = Limits { exempt_sources: config.api.trusted_proxies.clone(), ..limits.clone() };
+        let metrics_token_sha256 = match &config.metrics.token_sha256 {
+            Some(d) if d.len() == 64 && d.bytes().all(|b| b.is_ascii_hexdigit()) => {
+                Some(Arc::from(d.to_ascii_lowercase()))
+            }
+            Some(_) => {
+                return Err(ServerError::Config(
+                    "metrics.token_sha256 must be a SHA-256 in hex (64 digits): `staffel admin hash-token` prints one",
+                ));
+            }
+            None => None,
+        };
         Ok(Self {
             office,
             tls: server_tls,
@@ -278,6 +290,7 @@ impl Server {
             trusted_proxies: config.api.trusted_proxies.clone(),
             api_tls,
             ui,
+            metrics_token_sha256,
         })
     }
 
@@ -306,7 +319,11 @@ impl Server {
         let federation = tokio::spawn(serve(
             self.listeners.federation,
             Transport::MutualTls(self.tls),
-            crate::http::federation::router(office.clone(), self.max_body_bytes),
+            crate::http::observe::around(
+                crate::http::federation::router(office.clone(), self.max_body_bytes),
+                "federation",
+                office.clone(),
+            ),
             self.federation_limits,
             "federation",
             token.clone().cancelled_owned(),
@@ -315,6 +332,7 @@ impl Server {
             office: office.clone(),
             accounts: self.accounts,
             trusted_proxies: Arc::new(self.trusted_proxies),
+            metrics_token_sha256: self.metrics_token_sha256,
         };
         let transport = match self.api_tls {
             Some(config) => Transport::Tls(config),
@@ -323,9 +341,13 @@ impl Server {
         let api = tokio::spawn(serve(
             self.listeners.api,
             transport,
-            crate::http::api::router(state.clone())
-                .merge(crate::http::pages::router(state.clone()))
-                .merge(crate::http::ui::router(state, self.ui)),
+            crate::http::observe::around(
+                crate::http::api::router(state.clone())
+                    .merge(crate::http::pages::router(state.clone()))
+                    .merge(crate::http::ui::router(state, self.ui)),
+                "api",
+                office.clone(),
+            ),
             self.api_limits,
             "api",
             token.clone().cancelled_owned(),

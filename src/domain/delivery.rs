@@ -98,19 +98,20 @@ impl OutgoingState {
         }
     }
 
+    /// Every state.
+    pub const ALL: [Self; 8] = [
+        Self::Draft,
+        Self::Approved,
+        Self::Delivered,
+        Self::Rejected,
+        Self::Cancelled,
+        Self::Accepted,
+        Self::Declined,
+        Self::Withdrawn,
+    ];
+
     pub fn parse(s: &str) -> Option<Self> {
-        [
-            Self::Draft,
-            Self::Approved,
-            Self::Delivered,
-            Self::Rejected,
-            Self::Cancelled,
-            Self::Accepted,
-            Self::Declined,
-            Self::Withdrawn,
-        ]
-        .into_iter()
-        .find(|x| x.as_str() == s)
+        Self::ALL.into_iter().find(|x| x.as_str() == s)
     }
 
     /// Whether the handover is still open: drafted, queued, or waiting for the receiver's
@@ -331,8 +332,11 @@ impl IncomingState {
         }
     }
 
+    /// Every state.
+    pub const ALL: [Self; 4] = [Self::Received, Self::Accepted, Self::Declined, Self::Withdrawn];
+
     pub fn parse(s: &str) -> Option<Self> {
-        [Self::Received, Self::Accepted, Self::Declined, Self::Withdrawn].into_iter().find(|x| x.as_str() == s)
+        Self::ALL.into_iter().find(|x| x.as_str() == s)
     }
 }
 

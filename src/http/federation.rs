@@ -86,6 +86,7 @@ async fn receive(
     };
     match result {
         Ok(receipt) => {
+            state.office.metrics().inbox(kind.as_str(), "accepted");
             let mut response = (StatusCode::ACCEPTED, receipt).into_response();
             response.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static(MEDIA_TYPE));
             response
@@ -93,6 +94,7 @@ async fn receive(
         Err(rejection) => {
             let problem = Problem::from(rejection);
             tracing::info!(problem = problem.kind.slug(), "message refused");
+            state.office.metrics().inbox(kind.as_str(), problem.kind.slug());
             problem.into_response()
         }
     }

@@ -5,6 +5,7 @@
 
 pub mod api;
 pub mod federation;
+pub mod observe;
 pub mod pages;
 pub mod problem;
 pub mod serve;

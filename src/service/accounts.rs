@@ -118,6 +118,7 @@ impl Office {
     pub async fn login(&self, name: &str, password: String, source: Option<std::net::IpAddr>) -> Result<Session> {
         if let Some(retry_after) = self.login_throttle.wait(name, source, self.now()) {
             tracing::info!("login refused: throttled");
+            self.metrics.login_failed(crate::metrics::LoginFailure::Throttled);
             return Err(ServiceError::Throttled { retry_after });
         }
         let stored = self.storage.read().await?.accounts().get(name).await?;
@@ -127,6 +128,7 @@ impl Office {
             let now = self.now();
             let failed = self.login_throttle.failed(name, source, now);
             tracing::info!("login failed");
+            self.metrics.login_failed(crate::metrics::LoginFailure::Credentials);
             if failed.throttling_began {
                 tracing::warn!("failed logins: throttling begins");
                 // The attempted name is audited only if it is an account: a mistyped password

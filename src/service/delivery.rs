@@ -51,30 +51,41 @@ impl Office {
     }
 
     async fn attempt(&self, m: &OutboxMessage) -> Outcome {
+        use crate::metrics::AttemptResult;
+        let kind = m.kind.as_str();
         if self.now() >= m.expires_at {
             tracing::warn!("expired before delivery; given up");
+            self.metrics.delivery_attempt(kind, m.destination, AttemptResult::GivenUp, None);
             return Outcome::Failed { error: "expired before delivery".into(), attempted: false };
         }
-        match self.client.send(m.destination, m.kind, m.message_id, &m.jws).await {
+        let started = std::time::Instant::now();
+        let sent = self.client.send(m.destination, m.kind, m.message_id, &m.jws).await;
+        let round_trip = Some(started.elapsed());
+        let (result, outcome) = match sent {
             Ok(Delivery::Delivered { receipt_jws }) => {
                 tracing::info!("delivered, receipt checked");
-                Outcome::Delivered { receipt: receipt_jws }
+                let waited = (self.now() - m.created_at).to_std().unwrap_or_default();
+                self.metrics.delivered_after(kind, waited);
+                (AttemptResult::Delivered, Outcome::Delivered { receipt: receipt_jws })
             }
             Ok(Delivery::Rejected { status, problem_type }) => {
                 let error = format!("refused by receiver: HTTP {status} {}", problem_type.as_deref().unwrap_or("-"));
                 tracing::warn!(%error, "delivery refused for good");
-                Outcome::Failed { error, attempted: true }
+                (AttemptResult::Refused, Outcome::Failed { error, attempted: true })
             }
             Err(e @ OutboundError::UnknownOffice(_)) => {
                 tracing::warn!(error = %e, "destination left the directory; given up");
-                Outcome::Failed { error: e.to_string(), attempted: false }
+                self.metrics.delivery_attempt(kind, m.destination, AttemptResult::GivenUp, None);
+                return Outcome::Failed { error: e.to_string(), attempted: false };
             }
             Err(e) => {
                 let wait = backoff(m.attempts, m.message_id, self.settings.max_backoff);
                 tracing::warn!(error = %e, retry_in_ms = wait.as_millis() as u64, "delivery failed, will retry");
-                Outcome::Retry { error: e.to_string(), wait }
+                (AttemptResult::Retry, Outcome::Retry { error: e.to_string(), wait })
             }
-        }
+        };
+        self.metrics.delivery_attempt(kind, m.destination, result, round_trip);
+        outcome
     }
 
     /// Before a handover is sent: does its consent still hold? One whose expiry passed is

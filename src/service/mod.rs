@@ -108,6 +108,7 @@ pub struct Office {
     clock: Clock,
     login_throttle: throttle::LoginThrottle,
     wake_delivery: Notify,
+    metrics: crate::metrics::Metrics,
 }
 
 impl Office {
@@ -131,6 +132,7 @@ impl Office {
             clock,
             login_throttle: throttle::LoginThrottle::default(),
             wake_delivery: Notify::new(),
+            metrics: crate::metrics::Metrics::new(),
         }
     }
 
@@ -193,5 +195,45 @@ impl Office {
 
     pub fn clock(&self) -> &Clock {
         &self.clock
+    }
+
+    /// The office's metrics, moved by the use cases and the HTTP layer.
+    pub fn metrics(&self) -> &crate::metrics::Metrics {
+        &self.metrics
+    }
+
+    /// The exposition of the office's metrics: the counters as they stand, and what storage
+    /// holds now (outbox per destination, handovers per state). A database that does not answer
+    /// leaves those gauges out and `staffel_ready` at 0; the exposition itself never fails.
+    pub async fn metrics_text(&self) -> String {
+        let ready = match self.ready().await {
+            Ok(()) => true,
+            Err(e) => {
+                tracing::warn!(error = %e, "metrics: the office is not ready");
+                false
+            }
+        };
+        let (outbox, handovers) = match self.storage.read().await {
+            Ok(mut tx) => {
+                let outbox = tx.outbox().pending_by_destination().await;
+                let handovers = tx.handovers().count_by_state().await;
+                if let Some(e) = outbox.as_ref().err().or(handovers.as_ref().err()) {
+                    tracing::warn!(error = %e, "metrics: storage could not be read");
+                }
+                (outbox.ok(), handovers.ok())
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, "metrics: storage could not be read");
+                (None, None)
+            }
+        };
+        let snapshot = crate::metrics::Snapshot {
+            ready,
+            destinations: self.directory.offices().filter(|o| *o != self.id).collect(),
+            outbox,
+            now: self.now(),
+            handovers,
+        };
+        self.metrics.encode(&snapshot)
     }
 }

@@ -220,6 +220,9 @@ pub trait Handovers: Send {
     async fn incoming_on_consent(&mut self, consent: ConsentId) -> Result<Vec<IncomingHandover>>;
     /// A page of received handovers, newest first, after the cursor.
     async fn incoming_page(&mut self, query: &IncomingQuery) -> Result<Vec<IncomingSummary>>;
+    /// How many handovers sent and received are in each state, each list in order of the
+    /// state's name (for monitoring).
+    async fn count_by_state(&mut self) -> Result<HandoverCounts>;
 }
 
 /// Signed messages waiting for, or done with, delivery.
@@ -230,6 +233,9 @@ pub trait Outbox: Send {
     async fn update(&mut self, message: &mut OutboxMessage) -> Result<()>;
     /// Messages waiting for delivery whose next attempt is due at `now`, the longest due first.
     async fn due(&mut self, now: DateTime<Utc>, limit: u32) -> Result<Vec<OutboxMessage>>;
+    /// The messages waiting for delivery (neither delivered nor given up), per destination
+    /// office in order of its id: how many, and the oldest one's queueing time (for monitoring).
+    async fn pending_by_destination(&mut self) -> Result<Vec<PendingOutbox>>;
 }
 
 /// Messages received and acknowledged: the exact bytes and the receipt given.

@@ -5,7 +5,7 @@ use chrono::{DateTime, NaiveDate, Utc};
 use uuid::Uuid;
 
 use crate::domain::case::ClientStatus;
-use crate::domain::delivery::{IncomingState, MessageKind};
+use crate::domain::delivery::{IncomingState, MessageKind, OutgoingState};
 use crate::domain::{ClientId, ClientIdentity, OfficeId};
 
 /// What became of a received message offered to the inbox.
@@ -115,4 +115,21 @@ pub struct IncomingSummary {
     pub decided_at: Option<DateTime<Utc>>,
     pub decline_reason: Option<String>,
     pub client_id: Option<ClientId>,
+}
+
+/// The messages of the outbox still waiting for delivery to one office (neither delivered nor
+/// given up): how many, and when the oldest of them was queued.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PendingOutbox {
+    pub destination: OfficeId,
+    pub messages: u64,
+    pub oldest_created_at: DateTime<Utc>,
+}
+
+/// How many handovers are stored in each state: those sent (or to be sent) and those received.
+/// A state no handover is in is left out.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct HandoverCounts {
+    pub outgoing: Vec<(OutgoingState, u64)>,
+    pub incoming: Vec<(IncomingState, u64)>,
 }

@@ -15,6 +15,7 @@ mod handover;
 mod invariants;
 mod keys;
 mod ledger;
+mod monitoring;
 mod openapi;
 mod operations;
 mod sender;

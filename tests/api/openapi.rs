@@ -94,6 +94,8 @@ fn operations(doc: &Value) -> Vec<(String, String, &Value)> {
 }
 
 const PUBLIC: [&str; 4] = ["GET /healthz", "GET /readyz", "GET /api/v1/openapi.json", "POST /api/v1/login"];
+/// Operations for the scrape token of the config alone (security scheme `metrics`), no account.
+const SCRAPE: [&str; 1] = ["GET /metrics"];
 const ROLES: [&str; 3] = ["integration-manager", "team-lead", "administrator"];
 
 #[test]
@@ -113,16 +115,22 @@ fn the_document_is_consistent() {
         // Bearer tokens everywhere but on the public operations; roles on all others.
         let public = op.get("security") == Some(&json!([]));
         assert_eq!(public, PUBLIC.contains(&name.as_str()), "{name}: security");
-        match op.get("x-staffel-roles") {
-            Some(roles) => {
-                assert!(!public, "{name}: public, with roles");
-                let roles = roles.as_array().unwrap();
-                assert!(!roles.is_empty() && roles.iter().all(|r| ROLES.contains(&r.as_str().unwrap())), "{name}");
-                // Every authenticated operation can answer 401, and 403 where a role is left out.
-                assert!(op["responses"].get("401").is_some(), "{name}: no 401");
-                assert_eq!(op["responses"].get("403").is_some(), roles.len() < ROLES.len(), "{name}: 403");
+        if SCRAPE.contains(&name.as_str()) {
+            assert_eq!(op.get("security"), Some(&json!([{"metrics": []}])), "{name}: the scrape token");
+            assert!(op.get("x-staffel-roles").is_none(), "{name}: no account's role");
+            assert!(op["responses"].get("401").is_some(), "{name}: no 401");
+        } else {
+            match op.get("x-staffel-roles") {
+                Some(roles) => {
+                    assert!(!public, "{name}: public, with roles");
+                    let roles = roles.as_array().unwrap();
+                    assert!(!roles.is_empty() && roles.iter().all(|r| ROLES.contains(&r.as_str().unwrap())), "{name}");
+                    // Every authenticated operation can answer 401, and 403 where a role is left out.
+                    assert!(op["responses"].get("401").is_some(), "{name}: no 401");
+                    assert_eq!(op["responses"].get("403").is_some(), roles.len() < ROLES.len(), "{name}: 403");
+                }
+                None => assert!(public, "{name}: no x-staffel-roles"),
             }
-            None => assert!(public, "{name}: no x-staffel-roles"),
         }
         // Path parameters: those of the template, no more.
         let in_template: BTreeSet<&str> =
@@ -415,7 +423,10 @@ fn client_body(given: &str, first_session: chrono::NaiveDate) -> Value {
 async fn the_service_answers_as_documented() {
     // Heidelberg requires four eyes, Stuttgart does not.
     let federation = offices(&[STUTTGART, HEIDELBERG])
-        .configure(|c| c.office.four_eyes = c.office.id.as_str() == HEIDELBERG)
+        .configure(|c| {
+            c.office.four_eyes = c.office.id.as_str() == HEIDELBERG;
+            c.metrics.token_sha256 = Some(staffel::digest::token_digest("scrape-token"));
+        })
         .start()
         .await;
     let offices = federation.offices;
@@ -441,6 +452,8 @@ async fn the_service_answers_as_documented() {
         "GET /api/v1/openapi.json is not the generated document"
     );
     d.expect(&anonymous(a), "GET /api/v1/openapi.json", &[], None, 200).await;
+    d.expect(&as_user(a, "scrape-token".into()), "GET /metrics", &[], None, 200).await;
+    d.problem(&im, "GET /metrics", &[], None, 401, "unauthorized").await;
     let me = d.expect(&im, "GET /api/v1/office", &[], None, 200).await;
     assert_eq!(me["you"]["role"], "integration-manager");
 

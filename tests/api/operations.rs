@@ -31,15 +31,15 @@ async fn a_new_database_and_its_folder_are_for_the_service_only() {
 
 /// A `staffel serve` process of the development office Stuttgart on loopback port 0, its
 /// stderr read line by line.
-struct Served {
-    child: std::process::Child,
+pub(crate) struct Served {
+    pub(crate) child: std::process::Child,
     lines: std::sync::mpsc::Receiver<String>,
-    seen: Vec<String>,
+    pub(crate) seen: Vec<String>,
     _work: tempfile::TempDir,
 }
 
 impl Served {
-    fn start(json: bool) -> Served {
+    pub(crate) fn start(json: bool) -> Served {
         let work = tempfile::tempdir().unwrap();
         let mut command = Command::new(env!("CARGO_BIN_EXE_staffel"));
         command
@@ -70,7 +70,7 @@ impl Served {
     }
 
     /// Waits (at most 30 s) for a log line containing `text`, and returns it.
-    fn wait_for(&mut self, text: &str) -> String {
+    pub(crate) fn wait_for(&mut self, text: &str) -> String {
         let started = Instant::now();
         loop {
             if let Some(line) = self.seen.iter().find(|l| l.contains(text)) {
@@ -84,14 +84,14 @@ impl Served {
         }
     }
 
-    fn signal(&self, name: &str) {
+    pub(crate) fn signal(&self, name: &str) {
         let ok = Command::new("kill").args([&format!("-{name}"), &self.child.id().to_string()]).status().unwrap();
         assert!(ok.success());
     }
 }
 
 /// The caseworker listener's address from the "office serving" line.
-fn api_address(line: &str) -> String {
+pub(crate) fn api_address(line: &str) -> String {
     let at = line.find("api").expect("the line names the api listener");
     line[at..]
         .split(|c: char| c.is_whitespace() || c == '"' || c == ',')

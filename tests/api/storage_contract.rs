@@ -21,8 +21,8 @@ use staffel::domain::{
     ClientId, ClientIdentity, ConsentGrant, DataCategory, DomainError, GoalArea, PersonName, Responsible, Text,
 };
 use staffel::storage::{
-    ClientCursor, ClientQuery, EndingQuery, InboxOutcome, InboxRecord, IncomingCursor, IncomingQuery, Storage,
-    StorageError,
+    ClientCursor, ClientQuery, EndingQuery, HandoverCounts, InboxOutcome, InboxRecord, IncomingCursor, IncomingQuery,
+    PendingOutbox, Storage, StorageError,
 };
 use uuid::Uuid;
 
@@ -97,6 +97,8 @@ contract!(
     accounts_and_session_tokens,
     a_unit_of_work_dropped_without_commit_leaves_nothing,
     concurrent_writers_never_lose_an_update,
+    the_outbox_counts_what_waits_per_destination,
+    handovers_are_counted_by_state,
 );
 
 fn at() -> DateTime<Utc> {
@@ -447,6 +449,102 @@ async fn the_outbox_hands_out_what_is_due(s: &Store) {
     stale.failed(at(), "x".into(), true).unwrap();
     let mut tx = s.storage.begin().await.unwrap();
     assert!(matches!(tx.outbox().update(&mut stale).await, Err(StorageError::Conflict)));
+}
+
+async fn the_outbox_counts_what_waits_per_destination(s: &Store) {
+    assert!(s.storage.read().await.unwrap().outbox().pending_by_destination().await.unwrap().is_empty());
+    let message = |to: &str, minutes| {
+        let created = at() + Duration::minutes(minutes);
+        OutboxMessage::new(
+            Uuid::new_v4(),
+            MessageKind::Decision,
+            office(to),
+            "a.b.c".into(),
+            created,
+            at() + Duration::days(7),
+        )
+    };
+    // Waiting: two to Heidelberg (one of them retried later), one to Freiburg. Not waiting: one
+    // delivered, one given up, one cancelled, each older than those waiting.
+    let waiting = [message(HEIDELBERG, 2), message(HEIDELBERG, 1), message(FREIBURG, 3)];
+    let (mut delivered, mut given_up, mut cancelled) =
+        (message(HEIDELBERG, -10), message(HEIDELBERG, -9), message(FREIBURG, -8));
+    let mut tx = s.storage.begin().await.unwrap();
+    for m in waiting.iter().chain([&delivered, &given_up, &cancelled]) {
+        tx.outbox().insert(m).await.unwrap();
+    }
+    tx.commit().await.unwrap();
+    let mut retried = waiting[1].clone();
+    retried.retry_at(at() + Duration::hours(1), "down".into()).unwrap();
+    delivered.delivered("receipt".into(), at()).unwrap();
+    given_up.failed(at(), "refused".into(), true).unwrap();
+    assert!(cancelled.cancel(at(), "withdrawn"));
+    let mut tx = s.storage.begin().await.unwrap();
+    for m in [&mut retried, &mut delivered, &mut given_up, &mut cancelled] {
+        tx.outbox().update(m).await.unwrap();
+    }
+    tx.commit().await.unwrap();
+
+    let pending = s.storage.read().await.unwrap().outbox().pending_by_destination().await.unwrap();
+    assert_eq!(
+        pending,
+        [
+            PendingOutbox {
+                destination: office(HEIDELBERG),
+                messages: 2,
+                oldest_created_at: at() + Duration::minutes(1)
+            },
+            PendingOutbox {
+                destination: office(FREIBURG),
+                messages: 1,
+                oldest_created_at: at() + Duration::minutes(3)
+            },
+        ],
+        "by destination id; the oldest of those waiting"
+    );
+}
+
+async fn handovers_are_counted_by_state(s: &Store) {
+    assert_eq!(s.storage.read().await.unwrap().handovers().count_by_state().await.unwrap(), HandoverCounts::default());
+    // Sent: a draft and a cancelled one of one client, an approved one of another.
+    let (a, b) =
+        (saved_client(s, "Anna", "Beispiel", today()).await, saved_client(s, "Berta", "Muster", today()).await);
+    let (grant_a, grant_b) = (consent_for(&a), consent_for(&b));
+    let mut cancelled = OutgoingHandover::draft(a.id, office(HEIDELBERG), grant_a.id, "im", None, at()).unwrap();
+    cancelled.cancel(at()).unwrap();
+    let draft = OutgoingHandover::draft(a.id, office(FREIBURG), grant_a.id, "im", None, at()).unwrap();
+    let mut approved = OutgoingHandover::draft(b.id, office(HEIDELBERG), grant_b.id, "im", None, at()).unwrap();
+    approved.approve("lead", Role::TeamLead, true, at()).unwrap();
+    let mut tx = s.storage.begin().await.unwrap();
+    tx.consents().insert(&grant_a).await.unwrap();
+    tx.consents().insert(&grant_b).await.unwrap();
+    for h in [&cancelled, &draft, &approved] {
+        tx.handovers().insert_outgoing(h).await.unwrap();
+    }
+    tx.commit().await.unwrap();
+    // Received: three, one of them accepted.
+    let received: Vec<_> = [1, 2, 3].map(received_at).into();
+    for h in &received {
+        inbox_for(s, h).await;
+    }
+    let decision =
+        OutboxMessage::new(Uuid::new_v4(), MessageKind::Decision, office(STUTTGART), "a.b.c".into(), at(), at());
+    let mut accepted = received[0].clone();
+    accepted.accept("im", a.id, decision.message_id, at()).unwrap();
+    let mut tx = s.storage.begin().await.unwrap();
+    tx.outbox().insert(&decision).await.unwrap();
+    tx.handovers().update_incoming(&mut accepted).await.unwrap();
+    tx.commit().await.unwrap();
+
+    let counts = s.storage.read().await.unwrap().handovers().count_by_state().await.unwrap();
+    assert_eq!(
+        counts,
+        HandoverCounts {
+            outgoing: vec![(OutgoingState::Approved, 1), (OutgoingState::Cancelled, 1), (OutgoingState::Draft, 1)],
+            incoming: vec![(IncomingState::Accepted, 1), (IncomingState::Received, 2)],
+        },
+        "each in order of the state's name; states without handovers left out"
+    );
 }
 
 async fn the_inbox_answers_a_message_once(s: &Store) {

@@ -255,6 +255,13 @@ pub fn complete(mut api: OpenApi) -> OpenApi {
             .into(),
     );
     components.security_schemes.insert("bearer".into(), SecurityScheme::Http(bearer));
+    let mut scrape = Http::new(HttpAuthScheme::Bearer);
+    scrape.description = Some(
+        "The scrape token of `GET /metrics`, from the office's config (only its SHA-256 is configured, \
+         `[metrics] token_sha256`); it grants nothing else."
+            .into(),
+    );
+    components.security_schemes.insert("metrics".into(), SecurityScheme::Http(scrape));
     components.schemas.insert("Problem".into(), RefOr::T(problem_schema()));
     // What the problem document and the path parameters refer to (utoipa-axum collects the
     // schemas of bodies and answers only).
@@ -301,7 +308,7 @@ pub fn complete(mut api: OpenApi) -> OpenApi {
                     add(403, FORBIDDEN.reference());
                 }
                 add(422, one(<QueryInvalidUnknown as utoipa::IntoResponses>::responses()));
-            } else {
+            } else if operation.security.is_none() {
                 // Public: no bearer token.
                 operation.security = Some(Vec::new());
             }

@@ -15,6 +15,7 @@ pub mod extract;
 mod goals;
 mod handovers;
 mod incoming;
+mod metrics;
 mod office;
 pub(crate) mod rights;
 pub mod schema;
@@ -25,8 +26,6 @@ mod worklist;
 use std::sync::{Arc, OnceLock};
 
 use axum::Router;
-use axum::extract::Request;
-use axum::response::Response;
 use utoipa_axum::router::OpenApiRouter;
 
 pub use auth::{Accounts, Administrator, AnyCaller, Manager, Supervisor};
@@ -40,6 +39,9 @@ pub struct ApiState {
     pub accounts: Arc<Accounts>,
     /// Reverse proxies whose `X-Forwarded-For` names the client (config `api.trusted_proxies`).
     pub trusted_proxies: Arc<Vec<std::net::IpAddr>>,
+    /// The SHA-256 (lowercase hex) of the token that may scrape `/metrics` (config
+    /// `metrics.token_sha256`); none: `/metrics` is off.
+    pub metrics_token_sha256: Option<Arc<str>>,
 }
 
 type ApiResult<T> = Result<T, Problem>;
@@ -62,6 +64,7 @@ fn routes() -> OpenApiRouter<ApiState> {
         .merge(worklist::router())
         .merge(handovers::router())
         .merge(incoming::router())
+        .merge(metrics::router())
 }
 
 pub fn router(state: ApiState) -> Router {
@@ -70,7 +73,6 @@ pub fn router(state: ApiState) -> Router {
         .fallback(|| async { Problem::new(ProblemType::NotFound) })
         .method_not_allowed_fallback(|| async { Problem::new(ProblemType::MethodNotAllowed) })
         .layer(axum::middleware::from_fn(super::limit_headers))
-        .layer(axum::middleware::from_fn(trace))
         .with_state(state)
 }
 
@@ -104,32 +106,6 @@ fn sorted(value: serde_json::Value) -> serde_json::Value {
         Value::Array(items) => Value::Array(items.into_iter().map(sorted).collect()),
         other => other,
     }
-}
-
-/// A span per request with method and matched route (never the raw path: it holds ids).
-async fn trace(request: Request, next: axum::middleware::Next) -> Response {
-    let route = request
-        .extensions()
-        .get::<axum::extract::MatchedPath>()
-        .map(|p| p.as_str().to_owned())
-        .unwrap_or_else(|| "unmatched".into());
-    let span = tracing::info_span!(
-        "api_request",
-        method = %request.method(),
-        route = %route,
-        account = tracing::field::Empty,
-        status = tracing::field::Empty
-    );
-    tracing::Instrument::instrument(
-        async move {
-            let response = next.run(request).await;
-            tracing::Span::current().record("status", response.status().as_u16());
-            tracing::info!("handled");
-            response
-        },
-        span,
-    )
-    .await
 }
 
 /// The longest page of any list.

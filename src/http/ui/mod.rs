@@ -66,41 +66,20 @@ pub fn router(api: ApiState, settings: UiSettings) -> Router {
         .merge(ledger::router())
         .merge(assets::router())
         .layer(axum::middleware::from_fn(super::limit_headers))
-        .layer(axum::middleware::from_fn(trace))
+        .layer(axum::middleware::from_fn(server_timing))
         .with_state(state)
 }
 
-/// A span per page request: method, matched route (never the raw path: it holds ids), the
-/// account once known, the status and the server time.
-async fn trace(request: axum::extract::Request, next: axum::middleware::Next) -> Response {
-    let route = request
-        .extensions()
-        .get::<axum::extract::MatchedPath>()
-        .map(|p| p.as_str().to_owned())
-        .unwrap_or_else(|| "unmatched".into());
-    let span = tracing::info_span!(
-        "page",
-        method = %request.method(),
-        route = %route,
-        account = tracing::field::Empty,
-        status = tracing::field::Empty
-    );
-    tracing::Instrument::instrument(
-        async move {
-            let started = std::time::Instant::now();
-            let mut response = next.run(request).await;
-            let elapsed = started.elapsed();
-            tracing::Span::current().record("status", response.status().as_u16());
-            tracing::info!(micros = elapsed.as_micros() as u64, "handled");
-            // The server's time for the page (W3C Server-Timing), for browsers' tools and the bench.
-            if let Ok(v) = HeaderValue::from_str(&format!("app;dur={:.3}", elapsed.as_secs_f64() * 1000.0)) {
-                response.headers_mut().insert("server-timing", v);
-            }
-            response
-        },
-        span,
-    )
-    .await
+/// The server's time for a page (W3C Server-Timing), for browsers' tools and the bench. The
+/// request's span, log line and metrics are the listener's ([`crate::http::observe`]).
+async fn server_timing(request: axum::extract::Request, next: axum::middleware::Next) -> Response {
+    let started = std::time::Instant::now();
+    let mut response = next.run(request).await;
+    let elapsed = started.elapsed();
+    if let Ok(v) = HeaderValue::from_str(&format!("app;dur={:.3}", elapsed.as_secs_f64() * 1000.0)) {
+        response.headers_mut().insert("server-timing", v);
+    }
+    response
 }
 
 /// The templates, parsed once.

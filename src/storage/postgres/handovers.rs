@@ -9,7 +9,7 @@ use uuid::Uuid;
 use super::{PgUnit, corrupt, from_json, one_row, parse_office, to_json, unique_is_conflict};
 use crate::domain::delivery::{IncomingHandover, IncomingState, OutgoingHandover, OutgoingState, ReceivedHandover};
 use crate::domain::{ClientId, ClientIdentity, ConsentId, PersonName};
-use crate::storage::{Handovers, IncomingQuery, IncomingSummary, Result};
+use crate::storage::{HandoverCounts, Handovers, IncomingQuery, IncomingSummary, Result};
 
 fn outgoing_from_row(row: &PgRow) -> Result<OutgoingHandover> {
     Ok(OutgoingHandover {
@@ -285,5 +285,28 @@ impl Handovers for PgUnit {
         }
         let rows = query.bind(i64::from(q.limit)).fetch_all(&mut *self.tx).await?;
         rows.iter().map(incoming_summary_from_row).collect()
+    }
+
+    async fn count_by_state(&mut self) -> Result<HandoverCounts> {
+        let count = |row: &PgRow| u64::try_from(row.get::<i64, _>("n")).map_err(|_| corrupt("count"));
+        let outgoing = sqlx::query("SELECT state, COUNT(*) AS n FROM outgoing_handovers GROUP BY state ORDER BY state")
+            .fetch_all(&mut *self.tx)
+            .await?
+            .iter()
+            .map(|row| {
+                let state = OutgoingState::parse(row.get("state")).ok_or_else(|| corrupt("handover state"))?;
+                Ok((state, count(row)?))
+            })
+            .collect::<Result<_>>()?;
+        let incoming = sqlx::query("SELECT state, COUNT(*) AS n FROM incoming_handovers GROUP BY state ORDER BY state")
+            .fetch_all(&mut *self.tx)
+            .await?
+            .iter()
+            .map(|row| {
+                let state = IncomingState::parse(row.get("state")).ok_or_else(|| corrupt("handover state"))?;
+                Ok((state, count(row)?))
+            })
+            .collect::<Result<_>>()?;
+        Ok(HandoverCounts { outgoing, incoming })
     }
 }

@@ -8,7 +8,7 @@ use uuid::Uuid;
 
 use super::{PgUnit, corrupt, kind_of, one_row, parse_office, unique_is_conflict};
 use crate::domain::delivery::OutboxMessage;
-use crate::storage::{Outbox, Result};
+use crate::storage::{Outbox, PendingOutbox, Result};
 
 fn outbox_from_row(row: &PgRow) -> Result<OutboxMessage> {
     Ok(OutboxMessage {
@@ -96,5 +96,23 @@ impl Outbox for PgUnit {
         .fetch_all(&mut *self.tx)
         .await?;
         rows.iter().map(outbox_from_row).collect()
+    }
+
+    async fn pending_by_destination(&mut self) -> Result<Vec<PendingOutbox>> {
+        let rows = sqlx::query(
+            "SELECT destination, COUNT(*) AS n, MIN(created_at) AS oldest FROM outbox
+             WHERE delivered_at IS NULL AND failed_at IS NULL GROUP BY destination ORDER BY destination",
+        )
+        .fetch_all(&mut *self.tx)
+        .await?;
+        rows.iter()
+            .map(|row| {
+                Ok(PendingOutbox {
+                    destination: parse_office(row.get("destination"))?,
+                    messages: u64::try_from(row.get::<i64, _>("n")).map_err(|_| corrupt("count"))?,
+                    oldest_created_at: row.get("oldest"),
+                })
+            })
+            .collect()
     }
 }
