@@ -4,6 +4,7 @@
 mod harness;
 
 mod accounts;
+mod admin;
 mod browser;
 mod caseworker;
 mod chain;
