@@ -50,6 +50,12 @@ pub enum ServerError {
     KeyNotInDirectory(String),
     #[error("config: {0}")]
     Config(&'static str),
+    #[error(
+        "refusing to start: the account name {0} is used both by an account of the config ([[api.managers]]) \
+         and by an account in the database, and account names are one namespace. Rename or remove the config's \
+         account, or delete the database's with `staffel admin delete-account --config <config> --name {0}`"
+    )]
+    AccountNamedTwice(String),
     #[error("listener: {0}")]
     Io(#[from] std::io::Error),
 }
@@ -149,6 +155,7 @@ impl Server {
                 .clone()
                 .unwrap_or_else(|| format!("http://{api_addr}/consent/withdraw")),
             retention: chrono::Duration::days(i64::from(config.privacy.retention_days)),
+            config_accounts: config.api.managers.iter().map(|m| (m.account.clone(), m.role)).collect(),
         };
         crate::federation::schema::warm_up();
         let office =
@@ -234,6 +241,9 @@ impl Server {
                 "the caseworker API listens beyond loopback over plain HTTP; put a TLS proxy in front of it \
                  or configure api.tls_cert and api.tls_key"
             );
+        }
+        if let Some(name) = office.accounts_named_twice().await?.into_iter().next() {
+            return Err(ServerError::AccountNamedTwice(name));
         }
         let config_admin = config.api.managers.iter().any(|m| m.role == crate::domain::staff::Role::Administrator);
         if !config_admin {

@@ -52,8 +52,8 @@ enum Command {
         #[arg(long)]
         config: PathBuf,
     },
-    /// Accounts from the command line: the first administrator, and the digest of an API token
-    /// for the config.
+    /// Accounts from the command line: the first administrator; list, disable, enable and delete
+    /// accounts, give one a new password; the digest of an API token for the config.
     Admin {
         #[command(subcommand)]
         command: admin::AdminCommand,

@@ -88,4 +88,12 @@ pub enum DomainError {
     HandoverOpen,
     #[error("a {record} in state {state}: cannot {action} it")]
     InvalidTransition { record: &'static str, state: &'static str, action: &'static str },
+    #[error(
+        "this is the office's last enabled administrator and the config has none: enable or create another administrator first"
+    )]
+    LastAdministrator,
+    #[error("the account is disabled already")]
+    AccountDisabled,
+    #[error("the account is not disabled")]
+    AccountEnabled,
 }

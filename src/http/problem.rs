@@ -90,6 +90,7 @@ problem_types! {
     InvalidState => ("invalid-state", 409, "The resource is not in a state that allows this"),
     EditConflict => ("edit-conflict", 409, "The record was changed meanwhile"),
     AccountExists => ("account-exists", 409, "An account with this name exists already"),
+    LastAdministrator => ("last-administrator", 409, "The office would be left without an enabled administrator"),
     UnknownOffice => ("unknown-office", 422, "The office is not in the directory"),
     Internal => ("internal-error", 500, "Internal error"),
 }
@@ -184,7 +185,10 @@ impl From<&DomainError> for Problem {
             D::DiscretionRequired => ProblemType::DiscretionRequired,
             D::NotAdult => ProblemType::NotAdult,
             D::NotActive => ProblemType::ClientNotActive,
-            D::AlreadyActive | D::InvalidTransition { .. } => ProblemType::InvalidState,
+            D::AlreadyActive | D::InvalidTransition { .. } | D::AccountDisabled | D::AccountEnabled => {
+                ProblemType::InvalidState
+            }
+            D::LastAdministrator => ProblemType::LastAdministrator,
             D::TeamLeadRequired | D::SamePerson => ProblemType::FourEyes,
             D::UnknownRequest => ProblemType::NotFound,
             D::FirstSessionInFuture { .. } => ProblemType::FirstSessionInFuture,
@@ -232,6 +236,7 @@ impl From<ServiceError> for Problem {
             ServiceError::Conflict => Problem::new(ProblemType::EditConflict).detail(e.to_string()),
             ServiceError::Forbidden => Problem::new(ProblemType::Forbidden),
             ServiceError::DuplicateAccount => Problem::new(ProblemType::AccountExists),
+            ServiceError::ConfigAccountName => Problem::new(ProblemType::AccountExists).detail(e.to_string()),
             ServiceError::Invalid(why) => Problem::new(ProblemType::ValidationFailed).detail(*why),
             ServiceError::LoginFailed => Problem::new(ProblemType::LoginFailed),
             ServiceError::Throttled { retry_after } => {

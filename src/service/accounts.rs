@@ -10,7 +10,7 @@ use chrono::{DateTime, Utc};
 use super::{Office, Result, ServiceError};
 use crate::digest::sha256_hex;
 use crate::domain::audit::AuditEntry;
-use crate::domain::staff::{Account, Role};
+use crate::domain::staff::{self, Account, Role};
 use crate::storage::StorageError;
 
 /// How long a session token from a login is valid.
@@ -43,6 +43,34 @@ pub(crate) fn random_token() -> String {
     bytes[..16].copy_from_slice(uuid::Uuid::new_v4().as_bytes());
     bytes[16..].copy_from_slice(uuid::Uuid::new_v4().as_bytes());
     URL_SAFE_NO_PAD.encode(bytes)
+}
+
+fn check_password(password: &str) -> Result<()> {
+    if password.chars().count() < MIN_PASSWORD_CHARS {
+        return Err(ServiceError::Invalid("a password has at least 12 characters"));
+    }
+    Ok(())
+}
+
+/// What an administrator does to an account with a password.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Change {
+    Disable,
+    Enable,
+    Delete,
+    ResetPassword,
+}
+
+impl Change {
+    /// What the audit log says was written.
+    fn audited(self) -> &'static str {
+        match self {
+            Self::Disable => "account-disabled",
+            Self::Enable => "account-enabled",
+            Self::Delete => "account-deleted",
+            Self::ResetPassword => "account-password",
+        }
+    }
 }
 
 async fn hash_password(password: String) -> Result<String> {
@@ -82,8 +110,9 @@ impl Office {
         if !valid_account_name(name) {
             return Err(ServiceError::Invalid("an account name is 1-64 characters of a-z, 0-9, '.', '_', '-'"));
         }
-        if password.chars().count() < MIN_PASSWORD_CHARS {
-            return Err(ServiceError::Invalid("a password has at least 12 characters"));
+        check_password(&password)?;
+        if self.config_account(name).is_some() {
+            return Err(ServiceError::ConfigAccountName);
         }
         let record = Account {
             name: name.to_owned(),
@@ -98,11 +127,111 @@ impl Office {
             Err(StorageError::Conflict) => return Err(ServiceError::DuplicateAccount),
             other => other?,
         }
-        let entry = AuditEntry::new(self.now(), &caller.account, crate::domain::audit::Access::Write, "account", None);
+        // The entry names the account made: `write:account-created:<name>`.
+        let what = format!("account-created:{name}");
+        let entry = AuditEntry::new(self.now(), &caller.account, crate::domain::audit::Access::Write, &what, None);
         tx.audit().append(&[entry]).await?;
         tx.commit().await?;
         tracing::info!(account = name, role = role.as_str(), by = %caller.account, "account created");
         Ok(record)
+    }
+
+    /// The role of the config's account with this name, if the config has one.
+    pub fn config_account(&self, name: &str) -> Option<Role> {
+        self.settings.config_accounts.iter().find(|(n, _)| n == name).map(|(_, role)| *role)
+    }
+
+    /// The config's accounts (API tokens): name and role, in the config's order.
+    pub fn config_accounts(&self) -> &[(String, Role)] {
+        &self.settings.config_accounts
+    }
+
+    /// Disables an account with a password: it can no longer log in, and its sessions end at
+    /// once. Refused for the last enabled administrator when the config has none.
+    pub async fn disable_account(&self, caller: &Caller, name: &str) -> Result<Account> {
+        self.change_account(caller, name, Change::Disable, None).await.map(|a| a.expect("disabled, not deleted"))
+    }
+
+    /// Enables a disabled account again (its password is the one it had).
+    pub async fn enable_account(&self, caller: &Caller, name: &str) -> Result<Account> {
+        self.change_account(caller, name, Change::Enable, None).await.map(|a| a.expect("enabled, not deleted"))
+    }
+
+    /// Deletes an account with a password and its sessions. Refused for the last enabled
+    /// administrator when the config has none. The audit log keeps what the account did.
+    pub async fn delete_account(&self, caller: &Caller, name: &str) -> Result<()> {
+        self.change_account(caller, name, Change::Delete, None).await.map(|_| ())
+    }
+
+    /// Gives an account a new password (at least 12 characters); its sessions end, so whoever
+    /// knew the old password is logged out too.
+    pub async fn reset_password(&self, caller: &Caller, name: &str, password: String) -> Result<Account> {
+        if caller.role != Role::Administrator {
+            return Err(ServiceError::Forbidden);
+        }
+        check_password(&password)?;
+        let hash = hash_password(password).await?;
+        self.change_account(caller, name, Change::ResetPassword, Some(hash)).await.map(|a| a.expect("not deleted"))
+    }
+
+    /// One change to one account, in one unit of work with its audit entry: the account as it is
+    /// afterwards (none once deleted).
+    async fn change_account(
+        &self,
+        caller: &Caller,
+        name: &str,
+        change: Change,
+        password_hash: Option<String>,
+    ) -> Result<Option<Account>> {
+        if caller.role != Role::Administrator {
+            return Err(ServiceError::Forbidden);
+        }
+        let now = self.now();
+        let mut tx = self.begin().await?;
+        let Some(read) = tx.accounts().get(name).await? else {
+            if self.config_account(name).is_some() {
+                return Err(ServiceError::State(
+                    "this account is in the config (an API token), not the database: change it in the config and restart",
+                ));
+            }
+            return Err(ServiceError::NotFound("account"));
+        };
+        let config_has_administrator = self.settings.config_accounts.iter().any(|(_, r)| *r == Role::Administrator);
+        let mut changed = read.clone();
+        match change {
+            Change::Disable | Change::Delete => {
+                let administrators = tx.accounts().enabled_administrators().await?;
+                staff::keeps_an_administrator(&read, &administrators, config_has_administrator)?;
+                if change == Change::Disable {
+                    changed.disable(now)?;
+                }
+            }
+            Change::Enable => changed.enable()?,
+            Change::ResetPassword => changed.password_hash = password_hash.expect("a reset brings its hash"),
+        }
+        if change == Change::Delete {
+            tx.accounts().delete(&read).await?;
+        } else {
+            tx.accounts().update(&read, &changed).await?;
+        }
+        if matches!(change, Change::Disable | Change::ResetPassword) {
+            tx.accounts().delete_sessions(name).await?;
+        }
+        // The entry names the account changed: `write:account-disabled:<name>`.
+        let what = format!("{}:{name}", change.audited());
+        let entry = AuditEntry::new(now, &caller.account, crate::domain::audit::Access::Write, &what, None);
+        tx.audit().append(&[entry]).await?;
+        tx.commit().await?;
+        tracing::info!(account = name, change = change.audited(), by = %caller.account, "account changed");
+        Ok((change != Change::Delete).then_some(changed))
+    }
+
+    /// The names both an account of the config and one of the database have, by name: there
+    /// should be none (account names are one namespace), and the server refuses to start
+    /// otherwise.
+    pub async fn accounts_named_twice(&self) -> crate::storage::Result<Vec<String>> {
+        let stored = self.storage.read().await?.accounts().list().await?;
+        Ok(stored.into_iter().map(|a| a.name).filter(|n| self.config_account(n).is_some()).collect())
     }
 
     pub async fn list_accounts(&self, caller: &Caller) -> Result<Vec<Account>> {

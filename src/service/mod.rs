@@ -54,6 +54,8 @@ pub enum ServiceError {
     Forbidden,
     #[error("an account with this name exists already")]
     DuplicateAccount,
+    #[error("the config has an account with this name: account names are one namespace")]
+    ConfigAccountName,
     #[error("{0}")]
     Invalid(&'static str),
     #[error("login failed")]
@@ -94,6 +96,10 @@ pub struct OfficeSettings {
     pub withdraw_url: String,
     /// How long personal data is kept after a case ended here.
     pub retention: chrono::Duration,
+    /// The accounts of the config (API tokens), name and role: their names are taken for
+    /// accounts with passwords (one namespace), and an administrator among them keeps the
+    /// office administered.
+    pub config_accounts: Vec<(String, crate::domain::staff::Role)>,
 }
 
 /// One counselling office: its identity, keys, storage and peers.

@@ -262,6 +262,20 @@ pub trait Accounts: Send {
     async fn insert(&mut self, account: &Account) -> Result<()>;
     async fn get(&mut self, name: &str) -> Result<Option<Account>>;
     async fn list(&mut self) -> Result<Vec<Account>>;
+    /// Writes the changed account's password hash and `disabled_at` (name, role and creation stay)
+    /// if the stored account still holds the values `read` holds; `Conflict` otherwise. Accounts
+    /// carry no version: the values read are the guard.
+    async fn update(&mut self, read: &Account, changed: &Account) -> Result<()>;
+    /// Deletes the account and its session tokens if the stored account still holds the values
+    /// `read` holds; `Conflict` otherwise.
+    async fn delete(&mut self, read: &Account) -> Result<()>;
+    /// Ends every session of the account: its session tokens are deleted.
+    async fn delete_sessions(&mut self, account: &str) -> Result<()>;
+    /// The names of the enabled administrator accounts, by name. It also takes the accounts' lock
+    /// for the rest of the unit of work (PostgreSQL; SQLite's writers are one at a time anyway),
+    /// so that of two units each disabling one of the last two administrators, the second sees
+    /// the first's change.
+    async fn enabled_administrators(&mut self) -> Result<Vec<String>>;
     /// Stores a session token's digest; expired tokens of the account go with it.
     async fn insert_session(
         &mut self,

@@ -178,3 +178,64 @@ async fn four_eyes_handovers_and_extensions_need_another_team_lead() {
     );
     stop_all(offices).await;
 }
+
+#[tokio::test]
+async fn administrators_disable_enable_and_delete_accounts_and_the_last_one_stays() {
+    // An office whose config has no administrator: its administrators have passwords.
+    let federation = offices(&[STUTTGART])
+        .configure(|c| c.api.managers.retain(|m| m.role != staffel::domain::staff::Role::Administrator))
+        .start()
+        .await;
+    let office = &federation.offices[0];
+    let cw = Caseworker::new();
+    let setup =
+        staffel::service::Caller { account: "(test)".into(), role: staffel::domain::staff::Role::Administrator };
+    let password = "correct horse battery".to_owned();
+    for name in ["root", "ada"] {
+        office
+            .office
+            .create_account(&setup, name, staffel::domain::staff::Role::Administrator, password.clone())
+            .await
+            .unwrap();
+    }
+    let login = |name: &str| {
+        let body = json!({"account": name, "password": "correct horse battery"});
+        let cw = &cw;
+        async move { cw.expect(office, Method::POST, "/api/v1/login", Some(body), 200).await.unwrap() }
+    };
+    let root = office.as_user(login("root").await["token"].as_str().unwrap());
+    let ada = office.as_user(login("ada").await["token"].as_str().unwrap());
+
+    // A name of the config is taken, for the API too (one namespace).
+    let clash = json!({"name": format!("im-{STUTTGART}"), "role": "team-lead", "password": "correct horse battery"});
+    let refused = cw.call(&root, Method::POST, "/api/v1/accounts", Some(clash)).await.unwrap();
+    assert_eq!(refused.1["type"], format!("{P}account-exists"), "{refused:?}");
+    assert!(refused.1["detail"].as_str().unwrap().contains("one namespace"), "{refused:?}");
+
+    // Ada is disabled by root: her session ends at once.
+    let disabled = cw.expect(&root, Method::POST, "/api/v1/accounts/ada/disable", None, 200).await.unwrap();
+    assert!(disabled["disabled_at"].is_string(), "{disabled}");
+    assert_eq!(cw.call(&ada, Method::GET, "/api/v1/accounts", None).await.unwrap().0, 401);
+    // Root is now the last enabled administrator: neither disabled nor deleted, not even by root.
+    for (method, path) in [(Method::POST, "/api/v1/accounts/root/disable"), (Method::DELETE, "/api/v1/accounts/root")] {
+        let last = cw.call(&root, method, path, None).await.unwrap();
+        assert_eq!((last.0, last.1["type"].as_str().unwrap()), (409, &*format!("{P}last-administrator")), "{path}");
+    }
+    // Ada, disabled, may go; then root has a new password and logs in with it.
+    cw.expect(&root, Method::POST, "/api/v1/accounts/ada/enable", None, 200).await.unwrap();
+    let (status, _) = cw.call(&root, Method::DELETE, "/api/v1/accounts/ada", None).await.unwrap();
+    assert_eq!(status, 204);
+    let gone = cw.call(&root, Method::DELETE, "/api/v1/accounts/ada", None).await.unwrap();
+    assert_eq!((gone.0, gone.1["type"].as_str().unwrap()), (404, &*format!("{P}not-found")));
+    let listed = cw.expect(&root, Method::GET, "/api/v1/accounts", None, 200).await.unwrap();
+    assert_eq!(listed.as_array().unwrap().iter().map(|a| a["name"].as_str().unwrap()).collect::<Vec<_>>(), ["root"]);
+    let body = json!({"password": "staple battery horse"});
+    let (status, _) = cw.call(&root, Method::POST, "/api/v1/accounts/root/password", Some(body)).await.unwrap();
+    assert_eq!(status, 204);
+    assert_eq!(cw.call(&root, Method::GET, "/api/v1/accounts", None).await.unwrap().0, 401, "its sessions ended");
+    let old = json!({"account": "root", "password": "correct horse battery"});
+    assert_eq!(cw.call(office, Method::POST, "/api/v1/login", Some(old)).await.unwrap().0, 401);
+    let new = json!({"account": "root", "password": "staple battery horse"});
+    cw.expect(office, Method::POST, "/api/v1/login", Some(new), 200).await.unwrap();
+    federation.stop().await;
+}

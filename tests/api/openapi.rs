@@ -810,6 +810,25 @@ async fn the_service_answers_as_documented() {
     assert_eq!(me["you"], json!({"account": "testa.lead", "role": "team-lead"}));
     d.expect(&by_session, "POST /api/v1/logout", &[], None, 204).await;
     d.problem(&by_session, "GET /api/v1/office", &[], None, 401, "unauthorized").await;
+    // An account disabled, enabled, given a new password, deleted.
+    let other = json!({"name": "testa.other", "role": "integration-manager", "password": "correct horse battery"});
+    d.expect(&admin, "POST /api/v1/accounts", &[], Some(other), 201).await;
+    let name = ["testa.other"];
+    let disabled = d.expect(&admin, "POST /api/v1/accounts/{name}/disable", &name, None, 200).await;
+    assert!(disabled["disabled_at"].is_string(), "{disabled}");
+    d.problem(&admin, "POST /api/v1/accounts/{name}/disable", &name, None, 409, "invalid-state").await;
+    d.expect(&admin, "POST /api/v1/accounts/{name}/enable", &name, None, 200).await;
+    d.problem(&admin, "POST /api/v1/accounts/{name}/enable", &name, None, 409, "invalid-state").await;
+    let password = json!({"password": "staple battery horse"});
+    d.expect(&admin, "POST /api/v1/accounts/{name}/password", &name, Some(password), 204).await;
+    let short = json!({"password": "short"});
+    d.problem(&admin, "POST /api/v1/accounts/{name}/password", &name, Some(short), 422, "validation-failed").await;
+    d.expect(&admin, "DELETE /api/v1/accounts/{name}", &name, None, 204).await;
+    d.problem(&admin, "DELETE /api/v1/accounts/{name}", &name, None, 404, "not-found").await;
+    let config_account = [format!("admin-{STUTTGART}")];
+    d.problem(&admin, "POST /api/v1/accounts/{name}/disable", &strs(&config_account), None, 409, "invalid-state").await;
+    let clash = json!({"name": format!("im-{STUTTGART}"), "role": "team-lead", "password": "correct horse battery"});
+    d.problem(&admin, "POST /api/v1/accounts", &[], Some(clash), 409, "account-exists").await;
 
     // Every authenticated operation refuses a request without a token, and every role it is not
     // for (the role is checked before ids and bodies; account creation reads the body first).

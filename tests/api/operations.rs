@@ -29,23 +29,30 @@ async fn a_new_database_and_its_folder_are_for_the_service_only() {
     }
 }
 
-/// A `staffel serve` process of the development office Stuttgart on loopback port 0, its
-/// stderr read line by line.
+/// A `staffel serve` process on loopback port 0, its stderr read line by line.
 pub(crate) struct Served {
     pub(crate) child: std::process::Child,
     lines: std::sync::mpsc::Receiver<String>,
     pub(crate) seen: Vec<String>,
-    _work: tempfile::TempDir,
+    _work: Option<tempfile::TempDir>,
 }
 
 impl Served {
+    /// The development office Stuttgart with a fresh SQLite database.
     pub(crate) fn start(json: bool) -> Served {
         let work = tempfile::tempdir().unwrap();
+        let url = format!("sqlite:{}", work.path().join("db.sqlite").display());
+        let served = Self::serve(&dev::office_paths(&certs(), STUTTGART).config, &url, json);
+        Served { _work: Some(work), ..served }
+    }
+
+    /// The office of `config` on the database at `url`.
+    pub(crate) fn serve(config: &std::path::Path, url: &str, json: bool) -> Served {
         let mut command = Command::new(env!("CARGO_BIN_EXE_staffel"));
         command
             .args(["serve", "--config"])
-            .arg(dev::office_paths(&certs(), STUTTGART).config)
-            .env("STAFFEL_DATABASE_URL", format!("sqlite:{}", work.path().join("db.sqlite").display()))
+            .arg(config)
+            .env("STAFFEL_DATABASE_URL", url)
             .env("STAFFEL_API_LISTEN", "127.0.0.1:0")
             .env("STAFFEL_FEDERATION_LISTEN", "127.0.0.1:0")
             .env("RUST_LOG", "info")
@@ -66,7 +73,7 @@ impl Served {
                 let _ = tx.send(line);
             }
         });
-        Served { child, lines, seen: Vec::new(), _work: work }
+        Served { child, lines, seen: Vec::new(), _work: None }
     }
 
     /// Waits (at most 30 s) for a log line containing `text`, and returns it.
@@ -155,7 +162,7 @@ async fn logs_are_json_lines_when_asked() {
 }
 
 /// Runs `staffel` with `args` and `stdin`; its exit status, stdout and stderr.
-fn staffel(args: &[&str], stdin: &str, env: &[(&str, String)]) -> (bool, String, String) {
+pub(crate) fn staffel(args: &[&str], stdin: &str, env: &[(&str, String)]) -> (bool, String, String) {
     use std::io::Write as _;
     let mut command = Command::new(env!("CARGO_BIN_EXE_staffel"));
     command.args(args).stdin(Stdio::piped()).stdout(Stdio::piped()).stderr(Stdio::piped());

@@ -95,6 +95,8 @@ contract!(
     the_inbox_answers_a_message_once,
     the_audit_log_is_append_only_and_names_what_lists_showed,
     accounts_and_session_tokens,
+    accounts_change_and_go_only_as_they_were_read,
+    of_two_administrators_disabling_each_other_one_stays,
     a_unit_of_work_dropped_without_commit_leaves_nothing,
     concurrent_writers_never_lose_an_update,
     the_outbox_counts_what_waits_per_destination,
@@ -629,6 +631,117 @@ async fn accounts_and_session_tokens(s: &Store) {
     assert!(tx.accounts().session_account("digest-1", at() + Duration::hours(13)).await.unwrap().is_none(), "expired");
     tx.accounts().delete_session("digest-1").await.unwrap();
     assert!(tx.accounts().session_account("digest-1", at()).await.unwrap().is_none(), "logged out");
+}
+
+fn staff(name: &str, role: Role) -> Account {
+    Account {
+        name: name.into(),
+        role,
+        password_hash: format!("$argon2id$fake-{name}"),
+        created_by: "root".into(),
+        created_at: at(),
+        disabled_at: None,
+    }
+}
+
+async fn accounts_change_and_go_only_as_they_were_read(s: &Store) {
+    let mut tx = s.storage.begin().await.unwrap();
+    for a in [staff("root", Role::Administrator), staff("ada", Role::Administrator), staff("tara", Role::TeamLead)] {
+        tx.accounts().insert(&a).await.unwrap();
+    }
+    for (digest, account) in [("d-tara-1", "tara"), ("d-tara-2", "tara"), ("d-root", "root")] {
+        tx.accounts().insert_session(digest, account, at(), at() + Duration::hours(12)).await.unwrap();
+    }
+    tx.commit().await.unwrap();
+    let later = at() + Duration::hours(1);
+
+    // Disabled: written with its instant; its sessions no longer name it.
+    let mut tx = s.storage.begin().await.unwrap();
+    let read = tx.accounts().get("tara").await.unwrap().unwrap();
+    let mut disabled = read.clone();
+    disabled.disabled_at = Some(later);
+    tx.accounts().update(&read, &disabled).await.unwrap();
+    assert!(tx.accounts().session_account("d-tara-1", later).await.unwrap().is_none(), "disabled");
+    // A second write from the same reading is refused: the account is no longer as read.
+    let mut other = read.clone();
+    other.password_hash = "$argon2id$other".into();
+    assert!(matches!(tx.accounts().update(&read, &other).await, Err(StorageError::Conflict)));
+    assert!(matches!(tx.accounts().delete(&read).await, Err(StorageError::Conflict)));
+    tx.commit().await.unwrap();
+
+    let mut tx = s.storage.begin().await.unwrap();
+    let stored = tx.accounts().get("tara").await.unwrap().unwrap();
+    assert_eq!((stored.disabled_at, stored.password_hash.as_str()), (Some(later), "$argon2id$fake-tara"));
+    assert_eq!(tx.accounts().enabled_administrators().await.unwrap(), ["ada", "root"]);
+    // Enabled again with a new password: the guard holds a disabled_at too.
+    let mut enabled = stored.clone();
+    enabled.disabled_at = None;
+    enabled.password_hash = "$argon2id$new".into();
+    tx.accounts().update(&stored, &enabled).await.unwrap();
+    assert_eq!(
+        tx.accounts().session_account("d-tara-2", later).await.unwrap().map(|a| a.name).as_deref(),
+        Some("tara")
+    );
+    // Its sessions end, other accounts' stay.
+    tx.accounts().delete_sessions("tara").await.unwrap();
+    assert!(tx.accounts().session_account("d-tara-2", later).await.unwrap().is_none());
+    assert!(tx.accounts().session_account("d-root", later).await.unwrap().is_some());
+    // Deleted with its sessions (they refer to it).
+    tx.accounts().insert_session("d-tara-3", "tara", later, later + Duration::hours(12)).await.unwrap();
+    let current = tx.accounts().get("tara").await.unwrap().unwrap();
+    assert_eq!(current.password_hash, "$argon2id$new");
+    assert!(matches!(tx.accounts().delete(&stored).await, Err(StorageError::Conflict)), "as read before the change");
+    tx.accounts().delete(&current).await.unwrap();
+    assert!(tx.accounts().get("tara").await.unwrap().is_none());
+    assert!(tx.accounts().session_account("d-tara-3", later).await.unwrap().is_none());
+    assert!(matches!(tx.accounts().update(&current, &enabled).await, Err(StorageError::Conflict)), "gone");
+    tx.commit().await.unwrap();
+    let names: Vec<String> =
+        s.storage.read().await.unwrap().accounts().list().await.unwrap().into_iter().map(|a| a.name).collect();
+    assert_eq!(names, ["ada", "root"]);
+    // The name is free again.
+    let mut tx = s.storage.begin().await.unwrap();
+    tx.accounts().insert(&staff("tara", Role::IntegrationManager)).await.unwrap();
+    tx.commit().await.unwrap();
+}
+
+async fn of_two_administrators_disabling_each_other_one_stays(s: &Store) {
+    let mut tx = s.storage.begin().await.unwrap();
+    tx.accounts().insert(&staff("root", Role::Administrator)).await.unwrap();
+    tx.accounts().insert(&staff("ada", Role::Administrator)).await.unwrap();
+    tx.commit().await.unwrap();
+    // Each unit disables the other administrator if, by the domain's rule, one is left. Whatever
+    // the interleaving, one enabled administrator stays.
+    let barrier = Arc::new(tokio::sync::Barrier::new(2));
+    let mut tasks = Vec::new();
+    for target in ["root", "ada"] {
+        let (storage, barrier) = (s.storage.clone(), barrier.clone());
+        tasks.push(tokio::spawn(async move {
+            let mut tx = storage.begin().await?;
+            let read = tx.accounts().get(target).await?.unwrap();
+            // SQLite serialises writers at `begin`; PostgreSQL lets both read before either locks.
+            let _ = tokio::time::timeout(std::time::Duration::from_millis(300), barrier.wait()).await;
+            let administrators = tx.accounts().enabled_administrators().await?;
+            if staffel::domain::staff::keeps_an_administrator(&read, &administrators, false).is_err() {
+                return Ok(false);
+            }
+            let mut disabled = read.clone();
+            disabled.disable(at()).unwrap();
+            tx.accounts().update(&read, &disabled).await?;
+            // Give the other unit time to run into the lock before this one commits.
+            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+            tx.commit().await?;
+            Ok::<_, StorageError>(true)
+        }));
+    }
+    let mut outcomes = Vec::new();
+    for t in tasks {
+        outcomes.push(t.await.unwrap());
+    }
+    assert_eq!(outcomes.iter().filter(|o| matches!(o, Ok(true))).count(), 1, "{outcomes:?}");
+    assert!(outcomes.iter().all(|o| o.is_ok()), "{outcomes:?}");
+    let left = s.storage.begin().await.unwrap().accounts().enabled_administrators().await.unwrap();
+    assert_eq!(left.len(), 1, "{left:?}");
 }
 
 async fn a_unit_of_work_dropped_without_commit_leaves_nothing(s: &Store) {

@@ -522,3 +522,56 @@ async fn the_client_page_forms_reach_their_use_cases() {
     assert_eq!(consents["items"][0]["categories"], json!(["identity", "window", "plan:work"]));
     stop_all(f.offices).await;
 }
+
+#[tokio::test]
+async fn an_administrator_disables_enables_deletes_and_renews_accounts_on_the_page() {
+    // No administrator in the config: root is the office's only one.
+    let f = offices(&["08111000"])
+        .configure(|c| c.api.managers.retain(|m| m.role != staffel::domain::staff::Role::Administrator))
+        .start()
+        .await;
+    let a = &f.offices[0];
+    let setup =
+        staffel::service::Caller { account: "(test)".into(), role: staffel::domain::staff::Role::Administrator };
+    let office = &a.office;
+    office.create_account(&setup, "root", staffel::domain::staff::Role::Administrator, PASSWORD.into()).await.unwrap();
+    office.create_account(&setup, "lea", staffel::domain::staff::Role::TeamLead, PASSWORD.into()).await.unwrap();
+    let mut v = Visitor::new(&a.api);
+    v.sign_in("root", PASSWORD).await;
+    let mut lea = Visitor::new(&a.api);
+    assert_eq!(lea.sign_in("lea", PASSWORD).await.status, StatusCode::SEE_OTHER);
+    let list = v.get("/accounts").await;
+    assert!(list.body.contains("action=\"/accounts/lea/disable\""), "{}", list.body);
+
+    let done = v.post("/accounts/lea/disable", &[]).await;
+    assert_eq!((done.status, done.location()), (StatusCode::SEE_OTHER, "/accounts?done=account-disabled"));
+    let page = v.get("/accounts?done=account-disabled").await;
+    assert!(page.body.contains("Das Konto ist gesperrt; seine Sitzungen sind beendet."));
+    assert!(page.body.contains("action=\"/accounts/lea/enable\""));
+    assert_eq!(lea.get("/clients").await.status, StatusCode::SEE_OTHER, "lea's session ended: back to the login");
+    assert_eq!(Visitor::new(&a.api).sign_in("lea", PASSWORD).await.status, StatusCode::UNAUTHORIZED);
+
+    // The last administrator stays, with the reason on the page.
+    let refused = v.post("/accounts/root/disable", &[]).await;
+    assert_eq!(refused.status, StatusCode::CONFLICT);
+    assert!(refused.body.contains("id=\"change-refused\""), "{}", refused.body);
+    assert!(refused.body.contains("Die Stelle hätte kein aktives Administrationskonto mehr"), "{}", refused.body);
+
+    let done = v.post("/accounts/lea/enable", &[]).await;
+    assert_eq!(done.location(), "/accounts?done=account-enabled");
+    let short = v.post("/accounts/lea/password", &[("password", "short")]).await;
+    assert_eq!(short.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(!short.body.contains("value=\"short\""), "no password echoed");
+    let done = v.post("/accounts/lea/password", &[("password", "staple battery horse")]).await;
+    assert_eq!(done.location(), "/accounts?done=account-password");
+    assert_eq!(Visitor::new(&a.api).sign_in("lea", PASSWORD).await.status, StatusCode::UNAUTHORIZED);
+    assert_eq!(Visitor::new(&a.api).sign_in("lea", "staple battery horse").await.status, StatusCode::SEE_OTHER);
+    let done = v.post("/accounts/lea/delete", &[]).await;
+    assert_eq!(done.location(), "/accounts?done=account-deleted");
+    let page = v.get("/accounts").await;
+    assert!(!page.body.contains("<td class=\"kern-table__cell\">lea</td>"));
+    // Without the page's token, nothing changes.
+    let forged = v.post_raw("/accounts/root/delete", &[], Some(&a.api)).await;
+    assert_eq!(forged.status, StatusCode::FORBIDDEN);
+    f.stop().await;
+}

@@ -1,11 +1,12 @@
-//! Accounts of the office, for administrators: the list and a new account (argon2id password,
-//! the same use case as the API's). Administrators see no client data anywhere.
+//! Accounts of the office, for administrators: the list, a new account (argon2id password), and
+//! per account disable, enable, delete and a new password (the same use cases as the API's).
+//! Administrators see no client data anywhere.
 
 use axum::Router;
-use axum::extract::State;
+use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::Response;
-use axum::routing::get;
+use axum::routing::{get, post};
 use serde_json::{Value, json};
 
 use super::forms::Form;
@@ -16,7 +17,12 @@ use crate::domain::staff::Role;
 use crate::service::ServiceError;
 
 pub fn router() -> Router<UiState> {
-    Router::new().route("/accounts", get(list).post(create))
+    Router::new()
+        .route("/accounts", get(list).post(create))
+        .route("/accounts/{name}/disable", post(disable))
+        .route("/accounts/{name}/enable", post(enable))
+        .route("/accounts/{name}/delete", post(delete))
+        .route("/accounts/{name}/password", post(password))
 }
 
 async fn view(s: &UiState, staff: &Staff, status: StatusCode, posted: Option<Value>, flash: Option<&str>) -> Response {
@@ -71,4 +77,45 @@ async fn create(State(s): State<UiState>, staff: Staff, Form(f): Form) -> Respon
             view(&s, &staff, status, Some(json!({"problem": problem, "values": f.echo()})), None).await
         }
     }
+}
+
+/// After a change of one account: back to the list with its message, or the list with the
+/// refusal (the last administrator, a state it is in already).
+async fn changed(
+    s: &UiState,
+    staff: &Staff,
+    f: &super::forms::Fields,
+    done: &str,
+    result: crate::service::Result<()>,
+) -> Response {
+    match result {
+        Ok(()) => see_other(&format!("/accounts?done={done}")),
+        Err(e @ ServiceError::Forbidden) => error_page(s, Some(staff), staff.lang, e, "/"),
+        Err(e) => {
+            let (status, problem) = problem_message(e);
+            let posted = json!({"problem": problem, "values": f.echo(), "form": "change"});
+            view(s, staff, status, Some(posted), None).await
+        }
+    }
+}
+
+async fn disable(State(s): State<UiState>, staff: Staff, Path(name): Path<String>, Form(f): Form) -> Response {
+    let result = s.api.office.disable_account(&staff.caller, &name).await.map(|_| ());
+    changed(&s, &staff, &f, "account-disabled", result).await
+}
+
+async fn enable(State(s): State<UiState>, staff: Staff, Path(name): Path<String>, Form(f): Form) -> Response {
+    let result = s.api.office.enable_account(&staff.caller, &name).await.map(|_| ());
+    changed(&s, &staff, &f, "account-enabled", result).await
+}
+
+async fn delete(State(s): State<UiState>, staff: Staff, Path(name): Path<String>, Form(f): Form) -> Response {
+    let result = s.api.office.delete_account(&staff.caller, &name).await;
+    changed(&s, &staff, &f, "account-deleted", result).await
+}
+
+async fn password(State(s): State<UiState>, staff: Staff, Path(name): Path<String>, Form(f): Form) -> Response {
+    let password = f.get("password").unwrap_or_default().to_owned();
+    let result = s.api.office.reset_password(&staff.caller, &name, password).await.map(|_| ());
+    changed(&s, &staff, &f, "account-password", result).await
 }

@@ -74,6 +74,10 @@ const FLASHES: &[&str] = &[
     "consent-withdrawn",
     "consent-revoked",
     "account-created",
+    "account-disabled",
+    "account-enabled",
+    "account-deleted",
+    "account-password",
     "paper-consent-recorded",
     "client-erased",
 ];

@@ -5,9 +5,12 @@ use chrono::{DateTime, Utc};
 use sqlx::Row;
 use sqlx::postgres::PgRow;
 
-use super::{PgUnit, corrupt, unique_is_conflict};
+use super::{PgUnit, corrupt, one_row, unique_is_conflict};
 use crate::domain::staff::{Account, Role};
-use crate::storage::{Accounts, Result};
+use crate::storage::{Accounts, Result, StorageError};
+
+/// The advisory lock taken by [`Accounts::enabled_administrators`]: "STAFFACC".
+const ACCOUNTS_LOCK: i64 = 0x5354_4146_4641_4343;
 
 fn account_from_row(row: &PgRow) -> Result<Account> {
     Ok(Account {
@@ -48,6 +51,56 @@ impl Accounts for PgUnit {
     async fn list(&mut self) -> Result<Vec<Account>> {
         let rows = sqlx::query("SELECT * FROM accounts ORDER BY name").fetch_all(&mut *self.tx).await?;
         rows.iter().map(account_from_row).collect()
+    }
+
+    async fn update(&mut self, read: &Account, changed: &Account) -> Result<()> {
+        let done = sqlx::query(
+            "UPDATE accounts SET password_hash = $1, disabled_at = $2
+             WHERE name = $3 AND password_hash = $4 AND disabled_at IS NOT DISTINCT FROM $5",
+        )
+        .bind(&changed.password_hash)
+        .bind(changed.disabled_at)
+        .bind(&read.name)
+        .bind(&read.password_hash)
+        .bind(read.disabled_at)
+        .execute(&mut *self.tx)
+        .await?;
+        one_row(done)
+    }
+
+    async fn delete(&mut self, read: &Account) -> Result<()> {
+        // The guard first, the row locked until the end of the unit: nothing goes unless the
+        // account is as read.
+        let unchanged = sqlx::query(
+            "SELECT 1 FROM accounts
+             WHERE name = $1 AND password_hash = $2 AND disabled_at IS NOT DISTINCT FROM $3 FOR UPDATE",
+        )
+        .bind(&read.name)
+        .bind(&read.password_hash)
+        .bind(read.disabled_at)
+        .fetch_optional(&mut *self.tx)
+        .await?;
+        if unchanged.is_none() {
+            return Err(StorageError::Conflict);
+        }
+        self.delete_sessions(&read.name).await?;
+        let done = sqlx::query("DELETE FROM accounts WHERE name = $1").bind(&read.name).execute(&mut *self.tx).await?;
+        one_row(done)
+    }
+
+    async fn delete_sessions(&mut self, account: &str) -> Result<()> {
+        sqlx::query("DELETE FROM session_tokens WHERE account = $1").bind(account).execute(&mut *self.tx).await?;
+        Ok(())
+    }
+
+    async fn enabled_administrators(&mut self) -> Result<Vec<String>> {
+        // Held until commit or rollback; each statement after it sees what was committed before.
+        sqlx::query("SELECT pg_advisory_xact_lock($1)").bind(ACCOUNTS_LOCK).execute(&mut *self.tx).await?;
+        let rows =
+            sqlx::query("SELECT name FROM accounts WHERE role = 'administrator' AND disabled_at IS NULL ORDER BY name")
+                .fetch_all(&mut *self.tx)
+                .await?;
+        Ok(rows.iter().map(|r| r.get("name")).collect())
     }
 
     async fn insert_session(

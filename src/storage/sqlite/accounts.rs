@@ -5,9 +5,9 @@ use chrono::{DateTime, Utc};
 use sqlx::Row;
 use sqlx::sqlite::SqliteRow;
 
-use super::{SqliteUnit, corrupt, opt_str, parse_ts, ts, unique_is_conflict};
+use super::{SqliteUnit, corrupt, one_row, opt_str, parse_ts, ts, unique_is_conflict};
 use crate::domain::staff::{Account, Role};
-use crate::storage::{Accounts, Result};
+use crate::storage::{Accounts, Result, StorageError};
 
 fn account_from_row(row: &SqliteRow) -> Result<Account> {
     Ok(Account {
@@ -46,6 +46,51 @@ impl Accounts for SqliteUnit {
     async fn list(&mut self) -> Result<Vec<Account>> {
         let rows = sqlx::query("SELECT * FROM accounts ORDER BY name").fetch_all(&mut *self.tx).await?;
         rows.iter().map(account_from_row).collect()
+    }
+
+    async fn update(&mut self, read: &Account, changed: &Account) -> Result<()> {
+        let done = sqlx::query(
+            "UPDATE accounts SET password_hash = ?, disabled_at = ?
+             WHERE name = ? AND password_hash = ? AND disabled_at IS ?",
+        )
+        .bind(&changed.password_hash)
+        .bind(changed.disabled_at.map(ts))
+        .bind(&read.name)
+        .bind(&read.password_hash)
+        .bind(read.disabled_at.map(ts))
+        .execute(&mut *self.tx)
+        .await?;
+        one_row(done)
+    }
+
+    async fn delete(&mut self, read: &Account) -> Result<()> {
+        // The guard first: nothing goes unless the account is as read.
+        let unchanged = sqlx::query("SELECT 1 FROM accounts WHERE name = ? AND password_hash = ? AND disabled_at IS ?")
+            .bind(&read.name)
+            .bind(&read.password_hash)
+            .bind(read.disabled_at.map(ts))
+            .fetch_optional(&mut *self.tx)
+            .await?;
+        if unchanged.is_none() {
+            return Err(StorageError::Conflict);
+        }
+        self.delete_sessions(&read.name).await?;
+        let done = sqlx::query("DELETE FROM accounts WHERE name = ?").bind(&read.name).execute(&mut *self.tx).await?;
+        one_row(done)
+    }
+
+    async fn delete_sessions(&mut self, account: &str) -> Result<()> {
+        sqlx::query("DELETE FROM session_tokens WHERE account = ?").bind(account).execute(&mut *self.tx).await?;
+        Ok(())
+    }
+
+    async fn enabled_administrators(&mut self) -> Result<Vec<String>> {
+        // A writing unit holds SQLite's one write lock from its start (`BEGIN IMMEDIATE`).
+        let rows =
+            sqlx::query("SELECT name FROM accounts WHERE role = 'administrator' AND disabled_at IS NULL ORDER BY name")
+                .fetch_all(&mut *self.tx)
+                .await?;
+        Ok(rows.iter().map(|r| r.get("name")).collect())
     }
 
     async fn insert_session(
