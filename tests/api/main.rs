@@ -16,6 +16,7 @@ mod chain;
 mod consent;
 mod doors;
 mod federation_checks;
+mod guide;
 mod handover;
 mod invariants;
 mod keys;

@@ -17,6 +17,8 @@ use x509_parser::prelude::FromDer;
 pub struct TestCa {
     /// The CA certificate (PEM): the federation CA of `[federation] ca`.
     pub pem: String,
+    /// The CA's private key (PEM), for a CA tool run by a test (e.g. `openssl x509 -req`).
+    pub key_pem: String,
     issuer: Issuer<'static, KeyPair>,
 }
 
@@ -31,7 +33,7 @@ impl TestCa {
         params.not_before = rcgen::date_time_ymd(2025, 1, 1);
         params.not_after = rcgen::date_time_ymd(2030, 12, 31);
         let cert = params.self_signed(&key).unwrap();
-        Self { pem: cert.pem(), issuer: Issuer::new(params, key) }
+        Self { pem: cert.pem(), key_pem: key.serialize_pem(), issuer: Issuer::new(params, key) }
     }
 
     /// Issues a certificate for a request as a careful federation CA would: it verifies the
