@@ -176,7 +176,7 @@ impl Server {
             if !config.development && pki::readable_by_others(path) {
                 tracing::warn!(
                     file = %path.display(),
-                    "{what} can be read by other users of this machine; make it readable by the service only (chmod 600)"
+                    "{what} can be read by other users of this machine; make it readable by the service only (0600 owned by the service user, or 0640 with the service's group)"
                 );
             }
         }

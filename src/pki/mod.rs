@@ -96,13 +96,19 @@ pub fn is_development_cert(cert: &CertificateDer<'_>) -> bool {
     dev(parsed.subject()) || dev(parsed.issuer())
 }
 
-/// Whether a file (a private key) can be read by users other than its owner: any permission for
-/// group or others (Unix); never on other systems.
+/// Whether a file (a private key) can be read by users other than the service: any permission
+/// for others, or for a group that is not this process's own group (Unix; the deployment's
+/// `root:staffel 0640` gives the service's group, and only it, read access); never on other
+/// systems. Where this process's group cannot be told (no `/proc`), any group permission counts.
 pub fn readable_by_others(path: &Path) -> bool {
     #[cfg(unix)]
     {
-        use std::os::unix::fs::PermissionsExt as _;
-        std::fs::metadata(path).is_ok_and(|m| m.permissions().mode() & 0o077 != 0)
+        use std::os::unix::fs::{MetadataExt as _, PermissionsExt as _};
+        let Ok(m) = std::fs::metadata(path) else { return false };
+        let mode = m.permissions().mode();
+        // /proc/self belongs to this process's effective user and group.
+        let own_group = std::fs::metadata("/proc/self").ok().map(|p| p.gid());
+        mode & 0o007 != 0 || (mode & 0o070 != 0 && own_group != Some(m.gid()))
     }
     #[cfg(not(unix))]
     {
@@ -117,15 +123,20 @@ mod mode_tests {
     use std::os::unix::fs::PermissionsExt as _;
 
     #[test]
-    fn keys_readable_by_group_or_others_are_noticed() {
+    fn keys_readable_by_others_or_another_group_are_noticed() {
         let dir = tempfile::tempdir().unwrap();
         let key = dir.path().join("signing.jwk");
         std::fs::write(&key, "{}").unwrap();
         std::fs::set_permissions(&key, std::fs::Permissions::from_mode(0o600)).unwrap();
         assert!(!readable_by_others(&key));
-        std::fs::set_permissions(&key, std::fs::Permissions::from_mode(0o640)).unwrap();
-        assert!(readable_by_others(&key));
         std::fs::set_permissions(&key, std::fs::Permissions::from_mode(0o604)).unwrap();
+        assert!(readable_by_others(&key));
+        // The file made here has this process's group: read access for that group is the
+        // service's own (as root:staffel 0640 gives it).
+        std::fs::set_permissions(&key, std::fs::Permissions::from_mode(0o640)).unwrap();
+        #[cfg(target_os = "linux")]
+        assert!(!readable_by_others(&key));
+        std::fs::set_permissions(&key, std::fs::Permissions::from_mode(0o644)).unwrap();
         assert!(readable_by_others(&key));
     }
 }

@@ -11,14 +11,14 @@ use staffel::demo::Caseworker;
 use staffel::dev_pki as dev;
 
 use crate::harness::*;
-use crate::operations::{Served, staffel};
+use crate::process::{Served, staffel};
 
 const P: &str = "urn:staffel:problem:";
 
 /// The development config of Stuttgart, and the environment that points it at `url`.
-fn stuttgart(url: &str) -> (String, [(&'static str, String); 1]) {
+fn stuttgart(url: &str) -> (String, [(&'static str, &str); 1]) {
     let config = dev::office_paths(&certs(), STUTTGART).config;
-    (config.to_str().unwrap().to_owned(), [("STAFFEL_DATABASE_URL", url.to_owned())])
+    (config.to_str().unwrap().to_owned(), [("STAFFEL_DATABASE_URL", url)])
 }
 
 /// A copy of Stuttgart's development config in `dir` without its administrator account (its
@@ -166,16 +166,14 @@ async fn an_office_without_administrator_warns_and_keeps_its_last_one() {
     let url = format!("sqlite:{}", work.path().join("db.sqlite").display());
     let config = config_without_administrator(work.path());
     let config_str = config.to_str().unwrap();
-    let env = [("STAFFEL_DATABASE_URL", url.clone())];
+    let env = [("STAFFEL_DATABASE_URL", url.as_str())];
     let warning = "this office has no administrator";
 
     // No administrator in the config, none in the (empty) database: a warning at start.
     let mut served = Served::serve(&config, &url, false);
     served.wait_for(warning);
     served.wait_for("office serving");
-    served.signal("TERM");
-    served.wait_for("office stopped");
-    assert!(served.child.wait().unwrap().success());
+    served.stop();
 
     let create = |name: &str| {
         let args = ["admin", "create-account", "--config", config_str, "--name", name, "--role", "administrator"];
@@ -189,9 +187,7 @@ async fn an_office_without_administrator_warns_and_keeps_its_last_one() {
     // With one: no warning.
     let mut served = Served::serve(&config, &url, false);
     served.wait_for("office serving");
-    served.signal("TERM");
-    served.wait_for("office stopped");
-    assert!(served.child.wait().unwrap().success());
+    served.stop();
     assert!(served.seen.iter().all(|l| !l.contains(warning)), "{:#?}", served.seen);
 
     // The last enabled administrator is neither disabled nor deleted ...
@@ -254,7 +250,5 @@ async fn a_name_both_in_the_config_and_the_database_stops_the_start_until_one_go
     assert!(ok, "{out}{err}");
     let mut served = Served::serve(Path::new(&config), &url, false);
     served.wait_for("office serving");
-    served.signal("TERM");
-    served.wait_for("office stopped");
-    assert!(served.child.wait().unwrap().success());
+    served.stop();
 }

@@ -4,11 +4,8 @@
 //! a damaged backup refused with nothing written; file modes; `staffel migrate` (with
 //! `--status`), `[database] migrate = "explicit"`, and a database newer than the binary refused.
 
-use std::io::{BufRead as _, BufReader};
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
 
 use reqwest::Method;
 use serde_json::{Value, json};
@@ -16,30 +13,7 @@ use staffel::demo::{Caseworker, DemoOffice};
 use staffel::dev_pki as dev;
 
 use crate::harness::*;
-
-/// Runs `staffel` with `args` and extra environment; (success, stdout, stderr).
-fn staffel(args: &[&str], env: &[(&str, &str)]) -> (bool, String, String) {
-    let mut command = Command::new(env!("CARGO_BIN_EXE_staffel"));
-    command.args(args).stdin(Stdio::null());
-    command.env_remove("LD_PRELOAD").env_remove("FAKETIME").env_remove("STAFFEL_DATABASE_URL");
-    for (k, v) in env {
-        command.env(k, v);
-    }
-    let out = command.output().unwrap();
-    (out.status.success(), String::from_utf8(out.stdout).unwrap(), String::from_utf8(out.stderr).unwrap())
-}
-
-/// The same as [`staffel`], without blocking the runtime (the office under load runs in it).
-async fn staffel_async(args: &[&str], env: &[(&str, &str)]) -> (bool, String, String) {
-    let mut command = tokio::process::Command::new(env!("CARGO_BIN_EXE_staffel"));
-    command.args(args).stdin(Stdio::null());
-    command.env_remove("LD_PRELOAD").env_remove("FAKETIME").env_remove("STAFFEL_DATABASE_URL");
-    for (k, v) in env {
-        command.env(k, v);
-    }
-    let out = command.output().await.unwrap();
-    (out.status.success(), String::from_utf8(out.stdout).unwrap(), String::from_utf8(out.stderr).unwrap())
-}
+use crate::process::{Served, staffel, staffel_async};
 
 fn s(p: &Path) -> &str {
     p.to_str().unwrap()
@@ -100,73 +74,6 @@ async fn load(from: DemoOffice, to: String, acked: Arc<Mutex<Vec<Acked>>>, stop:
             let draft = cw.expect(&from, Method::POST, "/api/v1/handovers", Some(body), 201).await.unwrap();
             acked.lock().unwrap().push(Acked::Handover(draft["id"].as_str().unwrap().to_owned()));
         }
-    }
-}
-
-/// A `staffel serve` process on a restored config, its stderr read line by line.
-struct Served {
-    child: std::process::Child,
-    lines: std::sync::mpsc::Receiver<String>,
-    seen: Vec<String>,
-}
-
-impl Served {
-    fn start(config: &Path) -> Served {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_staffel"))
-            .args(["serve", "--config", s(config)])
-            .env("STAFFEL_API_LISTEN", "127.0.0.1:0")
-            .env("STAFFEL_FEDERATION_LISTEN", "127.0.0.1:0")
-            .env("RUST_LOG", "info")
-            .env_remove("STAFFEL_LOG_FORMAT")
-            .env_remove("STAFFEL_DATABASE_URL")
-            .env_remove("LD_PRELOAD")
-            .env_remove("FAKETIME")
-            .stdout(Stdio::null())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap();
-        let stderr = child.stderr.take().unwrap();
-        let (tx, lines) = std::sync::mpsc::channel();
-        std::thread::spawn(move || {
-            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
-                let _ = tx.send(line);
-            }
-        });
-        Served { child, lines, seen: Vec::new() }
-    }
-
-    /// Waits (at most 30 s) for a log line containing `text`.
-    fn wait_for(&mut self, text: &str) -> String {
-        let started = Instant::now();
-        loop {
-            if let Some(line) = self.seen.iter().find(|l| l.contains(text)) {
-                return line.clone();
-            }
-            let left = Duration::from_secs(30).saturating_sub(started.elapsed());
-            match self.lines.recv_timeout(left) {
-                Ok(line) => self.seen.push(line),
-                Err(_) => panic!("no log line with {text:?} in 30 s; seen: {:#?}", self.seen),
-            }
-        }
-    }
-
-    /// The caseworker listener's base URL, from the "office serving" line.
-    fn api(&mut self) -> String {
-        let line = self.wait_for("office serving");
-        let at = line.find("api").expect("the line names the api listener");
-        let addr = line[at..]
-            .split(|c: char| c.is_whitespace() || c == '"' || c == ',')
-            .find(|w| w.contains("127.0.0.1:"))
-            .map(|w| w.trim_start_matches("api=").to_owned())
-            .unwrap_or_else(|| panic!("{line}"));
-        format!("http://{addr}")
-    }
-
-    fn stop(mut self) {
-        let ok = Command::new("kill").args(["-TERM", &self.child.id().to_string()]).status().unwrap();
-        assert!(ok.success());
-        self.wait_for("office stopped");
-        assert!(self.child.wait().unwrap().success());
     }
 }
 
@@ -234,6 +141,7 @@ async fn backup_under_load_and_restore(
     let config = dev::office_paths(&certs(), STUTTGART).config;
     let (ok, out, err) = staffel_async(
         &["backup", "--config", s(&config), "--out", s(&backup)],
+        "",
         &[("STAFFEL_DATABASE_URL", &stuttgart.database)],
     )
     .await;
@@ -279,15 +187,15 @@ async fn backup_under_load_and_restore(
     if let Some(url) = &restore_url {
         args.extend(["--database-url", url.as_str()]);
     }
-    let (ok, out, err) = staffel(&args, &[]);
+    let (ok, out, err) = staffel(&args, "", &[]);
     assert!(ok, "{out}\n{err}");
     #[cfg(unix)]
     assert_private(&restored);
     let restored_config = restored.join("config.toml");
-    let (ok, out, err) = staffel(&["ledger", "verify", "--config", s(&restored_config)], &[]);
+    let (ok, out, err) = staffel(&["ledger", "verify", "--config", s(&restored_config)], "", &[]);
     assert!(ok && out.contains("Chain intact"), "{out}\n{err}");
 
-    let mut served = Served::start(&restored_config);
+    let mut served = Served::spawn(&restored_config, &[]);
     let api = served.api();
     assert_served(&api, &before).await;
     let http = reqwest::Client::builder().no_proxy().build().unwrap();
@@ -320,10 +228,11 @@ async fn a_postgres_office_backed_up_under_load_is_restored_with_every_write_ack
     // The target is no longer empty: a second restore into it is refused, and so is a PostgreSQL
     // backup without a target database.
     let again = work.path().join("again");
-    let (ok, _, err) = staffel(&["restore", "--from", s(&backup), "--to", s(&again), "--database-url", &target], &[]);
+    let (ok, _, err) =
+        staffel(&["restore", "--from", s(&backup), "--to", s(&again), "--database-url", &target], "", &[]);
     assert!(!ok && err.contains("refusing to restore over it"), "{err}");
     assert!(!again.exists());
-    let (ok, _, err) = staffel(&["restore", "--from", s(&backup), "--to", s(&again)], &[]);
+    let (ok, _, err) = staffel(&["restore", "--from", s(&backup), "--to", s(&again)], "", &[]);
     assert!(!ok && err.contains("--database-url"), "{err}");
 }
 
@@ -332,10 +241,10 @@ fn fresh_backup(dir: &Path) -> PathBuf {
     let backup = dir.join("backup");
     let db = format!("sqlite:{}", dir.join("office.sqlite").display());
     let config = dev::office_paths(&certs(), STUTTGART).config;
-    let (ok, out, err) = staffel(&["migrate", "--config", s(&config)], &[("STAFFEL_DATABASE_URL", &db)]);
+    let (ok, out, err) = staffel(&["migrate", "--config", s(&config)], "", &[("STAFFEL_DATABASE_URL", &db)]);
     assert!(ok, "{out}{err}");
     let (ok, out, err) =
-        staffel(&["backup", "--config", s(&config), "--out", s(&backup)], &[("STAFFEL_DATABASE_URL", &db)]);
+        staffel(&["backup", "--config", s(&config), "--out", s(&backup)], "", &[("STAFFEL_DATABASE_URL", &db)]);
     assert!(ok, "{out}{err}");
     backup
 }
@@ -348,7 +257,7 @@ fn a_damaged_backup_is_refused_and_nothing_is_written_nor_overwritten() {
 
     // A backup folder that exists is not written into.
     let config = dev::office_paths(&certs(), STUTTGART).config;
-    let (ok, _, err) = staffel(&["backup", "--config", s(&config), "--out", s(&backup)], &[]);
+    let (ok, _, err) = staffel(&["backup", "--config", s(&config), "--out", s(&backup)], "", &[]);
     assert!(!ok && err.contains("not empty"), "{err}");
 
     // One byte of the database changed: refused before anything is written.
@@ -358,7 +267,7 @@ fn a_damaged_backup_is_refused_and_nothing_is_written_nor_overwritten() {
     bytes[middle] ^= 0x01;
     let original = std::fs::read(&database).unwrap();
     std::fs::write(&database, &bytes).unwrap();
-    let (ok, _, err) = staffel(&["restore", "--from", s(&backup), "--to", s(&to)], &[]);
+    let (ok, _, err) = staffel(&["restore", "--from", s(&backup), "--to", s(&to)], "", &[]);
     assert!(!ok && err.contains("damaged") && err.contains("database.sqlite"), "{err}");
     assert!(!to.exists(), "nothing written");
     std::fs::write(&database, &original).unwrap();
@@ -367,7 +276,7 @@ fn a_damaged_backup_is_refused_and_nothing_is_written_nor_overwritten() {
     let key = backup.join("signing.jwk");
     let jwk = std::fs::read(&key).unwrap();
     std::fs::remove_file(&key).unwrap();
-    let (ok, _, err) = staffel(&["restore", "--from", s(&backup), "--to", s(&to)], &[]);
+    let (ok, _, err) = staffel(&["restore", "--from", s(&backup), "--to", s(&to)], "", &[]);
     assert!(!ok && err.contains("damaged") && err.contains("signing.jwk"), "{err}");
     assert!(!to.exists());
     std::fs::write(&key, jwk).unwrap();
@@ -376,15 +285,15 @@ fn a_damaged_backup_is_refused_and_nothing_is_written_nor_overwritten() {
     let existing = work.path().join("office.sqlite");
     let before = std::fs::read(&existing).unwrap();
     let url = format!("sqlite:{}", existing.display());
-    let (ok, _, err) = staffel(&["restore", "--from", s(&backup), "--to", s(&to), "--database-url", &url], &[]);
+    let (ok, _, err) = staffel(&["restore", "--from", s(&backup), "--to", s(&to), "--database-url", &url], "", &[]);
     assert!(!ok && err.contains("refusing to overwrite"), "{err}");
     assert_eq!(std::fs::read(&existing).unwrap(), before);
     assert!(!to.exists(), "the folder made for the restore is gone again");
-    let (ok, _, err) = staffel(&["restore", "--from", s(&backup), "--to", s(work.path())], &[]);
+    let (ok, _, err) = staffel(&["restore", "--from", s(&backup), "--to", s(work.path())], "", &[]);
     assert!(!ok && err.contains("not empty"), "{err}");
 
     // Intact again: restored, 0600 files in a 0700 folder.
-    let (ok, out, err) = staffel(&["restore", "--from", s(&backup), "--to", s(&to)], &[]);
+    let (ok, out, err) = staffel(&["restore", "--from", s(&backup), "--to", s(&to)], "", &[]);
     assert!(ok, "{out}{err}");
     #[cfg(unix)]
     assert_private(&to);
@@ -433,24 +342,24 @@ async fn migrations_listed_applied_and_refused(url: &str, backend: staffel::stor
     let c = s(&explicit);
 
     // Explicit: serve refuses while migrations are pending, naming `staffel migrate`.
-    let (ok, _, err) = staffel(&["serve", "--config", c], &LOOPBACK_ANY_PORT);
+    let (ok, _, err) = staffel(&["serve", "--config", c], "", &LOOPBACK_ANY_PORT);
     assert!(!ok && err.contains("staffel migrate") && err.contains("pending"), "{err}");
-    let (ok, out, err) = staffel(&["migrate", "--config", c, "--status"], &[]);
+    let (ok, out, err) = staffel(&["migrate", "--config", c, "--status"], "", &[]);
     assert!(ok, "{out}{err}");
     assert_eq!(out.matches("pending").count(), latest as usize + 1, "every migration pending, and the hint: {out}");
     assert!(out.contains("0001  initial"), "{out}");
 
-    let (ok, out, err) = staffel(&["migrate", "--config", c], &[]);
+    let (ok, out, err) = staffel(&["migrate", "--config", c], "", &[]);
     assert!(ok, "{out}{err}");
     assert_eq!(out.matches("applying").count(), latest as usize, "{out}");
     assert!(out.contains(&format!("the database is at migration {latest}")), "{out}");
-    let (ok, out, _) = staffel(&["migrate", "--config", c], &[]);
+    let (ok, out, _) = staffel(&["migrate", "--config", c], "", &[]);
     assert!(ok && out.contains("Nothing to apply"), "{out}");
-    let (ok, out, _) = staffel(&["migrate", "--config", c, "--status"], &[]);
+    let (ok, out, _) = staffel(&["migrate", "--config", c, "--status"], "", &[]);
     assert!(ok && out.contains("Up to date") && !out.contains("pending"), "{out}");
 
     // Now it starts.
-    let mut served = Served::start(&explicit);
+    let mut served = Served::spawn(&explicit, &[]);
     served.api();
     served.stop();
 
@@ -475,16 +384,16 @@ async fn migrations_listed_applied_and_refused(url: &str, backend: staffel::stor
             sqlx::query(&insert.replace("X'00'", "'\\x00'::bytea")).execute(&mut conn).await.unwrap();
         }
     }
-    let (ok, out, _) = staffel(&["migrate", "--config", c, "--status"], &[]);
+    let (ok, out, _) = staffel(&["migrate", "--config", c, "--status"], "", &[]);
     assert!(!ok, "{out}");
     assert!(out.contains("unknown to this binary") && out.contains("newer than this binary"), "{out}");
     let at_start = config_in(work.path(), url, None);
     for config in [&explicit, &at_start] {
-        let (ok, _, err) = staffel(&["serve", "--config", s(config)], &LOOPBACK_ANY_PORT);
+        let (ok, _, err) = staffel(&["serve", "--config", s(config)], "", &LOOPBACK_ANY_PORT);
         assert!(!ok, "{err}");
         assert!(err.contains("newer than this binary") && err.contains("staffel restore"), "{err}");
     }
-    let (ok, _, err) = staffel(&["migrate", "--config", s(&at_start)], &[]);
+    let (ok, _, err) = staffel(&["migrate", "--config", s(&at_start)], "", &[]);
     assert!(!ok && err.contains(&format!("migration {newer}")), "{err}");
 }
 
@@ -494,7 +403,7 @@ async fn sqlite_migrations_are_listed_applied_explicitly_and_a_newer_database_is
     let url = format!("sqlite:{}", work.path().join("office.sqlite").display());
     // No database yet: --status says so and makes none.
     let config = config_in(work.path(), &url, None);
-    let (ok, _, err) = staffel(&["migrate", "--config", s(&config), "--status"], &[]);
+    let (ok, _, err) = staffel(&["migrate", "--config", s(&config), "--status"], "", &[]);
     assert!(!ok && err.contains("no database"), "{err}");
     assert!(!work.path().join("office.sqlite").exists());
     migrations_listed_applied_and_refused(&url, staffel::storage::Backend::Sqlite).await;

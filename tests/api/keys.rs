@@ -6,13 +6,11 @@
 //! list, a certificate of another CA or for another host: startup refuses.
 
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
 
 use crate::harness::*;
-use rcgen::{
-    BasicConstraints, CertificateParams, DnType, ExtendedKeyUsagePurpose, IsCa, Issuer, KeyPair, KeyUsagePurpose,
-    PublicKeyData, SanType, SignatureAlgorithm,
-};
+use crate::process::staffel;
+use crate::test_ca::{Requested, TestCa, requested_sans, verify_signature};
+use rcgen::KeyPair;
 use staffel::clock::Clock;
 use staffel::config::Config;
 use staffel::demo::{self, Caseworker};
@@ -20,134 +18,16 @@ use staffel::federation::directory::{DirectoryEntry, DirectoryFile};
 use staffel::pki::office_keys::{self, Subject};
 use staffel::server::{Server, ServerError};
 use x509_parser::certification_request::X509CertificationRequest;
-use x509_parser::extensions::{GeneralName, ParsedExtension};
+use x509_parser::extensions::ParsedExtension;
 use x509_parser::prelude::FromDer;
 
 /// The fourth office, made with `staffel keys`: Mannheim.
 const MANNHEIM: &str = "08222000";
 
-fn staffel(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_staffel")).args(args).output().unwrap()
-}
-
-fn text(bytes: &[u8]) -> String {
-    String::from_utf8_lossy(bytes).into_owned()
-}
-
 #[cfg(unix)]
 fn mode(path: &Path) -> u32 {
     use std::os::unix::fs::PermissionsExt as _;
     std::fs::metadata(path).unwrap().permissions().mode() & 0o777
-}
-
-/// A federation CA made for the test, not the development one.
-struct TestCa {
-    pem: String,
-    issuer: Issuer<'static, KeyPair>,
-}
-
-impl TestCa {
-    fn new(name: &str) -> Self {
-        let key = KeyPair::generate().unwrap();
-        let mut params = CertificateParams::default();
-        params.distinguished_name.push(DnType::OrganizationName, "Land Baden-Württemberg (test)");
-        params.distinguished_name.push(DnType::CommonName, name);
-        params.is_ca = IsCa::Ca(BasicConstraints::Constrained(0));
-        params.key_usages = vec![KeyUsagePurpose::KeyCertSign, KeyUsagePurpose::CrlSign];
-        params.not_before = rcgen::date_time_ymd(2025, 1, 1);
-        params.not_after = rcgen::date_time_ymd(2030, 12, 31);
-        let cert = params.self_signed(&key).unwrap();
-        Self { pem: cert.pem(), issuer: Issuer::new(params, key) }
-    }
-
-    /// Issues a certificate for a request as a careful federation CA would: it verifies the
-    /// request's signature, takes the subject and the SANs from it, requires the office's URI SAN
-    /// (exactly one) and sets key usage and extended key usage itself, as section 3 requires.
-    fn issue(&self, csr_pem: &str) -> String {
-        let der = rustls_pemfile::csr(&mut csr_pem.as_bytes()).unwrap().unwrap();
-        let (_, csr) = X509CertificationRequest::from_der(der.as_ref()).unwrap();
-        verify_signature(&csr);
-        let info = &csr.certification_request_info;
-        let mut params = CertificateParams::default();
-        for cn in info.subject.iter_common_name() {
-            params.distinguished_name.push(DnType::CommonName, cn.as_str().unwrap());
-        }
-        for o in info.subject.iter_organization() {
-            params.distinguished_name.push(DnType::OrganizationName, o.as_str().unwrap());
-        }
-        for name in requested_sans(&csr) {
-            params.subject_alt_names.push(match name {
-                Requested::Uri(u) => SanType::URI(u.try_into().unwrap()),
-                Requested::Dns(d) => SanType::DnsName(d.try_into().unwrap()),
-                Requested::Ip(ip) => SanType::IpAddress(ip),
-            });
-        }
-        let office_uris = params
-            .subject_alt_names
-            .iter()
-            .filter(|s| matches!(s, SanType::URI(u) if u.as_str().starts_with("urn:staffel:office:")))
-            .count();
-        assert_eq!(office_uris, 1, "the CA issues only for exactly one office URI SAN");
-        params.key_usages = vec![KeyUsagePurpose::DigitalSignature];
-        params.extended_key_usages = vec![ExtendedKeyUsagePurpose::ServerAuth, ExtendedKeyUsagePurpose::ClientAuth];
-        params.not_before = rcgen::date_time_ymd(2025, 1, 1);
-        params.not_after = rcgen::date_time_ymd(2030, 12, 31);
-        let key = RequestKey(info.subject_pki.subject_public_key.data.to_vec());
-        params.signed_by(&key, &self.issuer).unwrap().pem()
-    }
-}
-
-/// Checks that a request is signed by the key it asks a certificate for (ECDSA P-256, SHA-256),
-/// with the signature algorithms of the rustls provider the offices use.
-fn verify_signature(csr: &X509CertificationRequest<'_>) {
-    use rustls::pki_types::alg_id;
-    let provider = rustls::crypto::ring::default_provider();
-    let alg = provider
-        .signature_verification_algorithms
-        .all
-        .iter()
-        .find(|a| a.public_key_alg_id() == alg_id::ECDSA_P256 && a.signature_alg_id() == alg_id::ECDSA_SHA256)
-        .unwrap();
-    let info = &csr.certification_request_info;
-    alg.verify_signature(&info.subject_pki.subject_public_key.data, info.raw, &csr.signature_value.data)
-        .expect("the request is signed by the key it names");
-}
-
-/// The public key of a request (ECDSA P-256, as `staffel keys csr` makes it).
-struct RequestKey(Vec<u8>);
-
-impl PublicKeyData for RequestKey {
-    fn der_bytes(&self) -> &[u8] {
-        &self.0
-    }
-    fn algorithm(&self) -> &'static SignatureAlgorithm {
-        &rcgen::PKCS_ECDSA_P256_SHA256
-    }
-}
-
-#[derive(Debug, PartialEq)]
-enum Requested {
-    Uri(String),
-    Dns(String),
-    Ip(std::net::IpAddr),
-}
-
-fn requested_sans(csr: &X509CertificationRequest<'_>) -> Vec<Requested> {
-    let mut out = Vec::new();
-    for ext in csr.requested_extensions().into_iter().flatten() {
-        if let ParsedExtension::SubjectAlternativeName(san) = ext {
-            for name in &san.general_names {
-                out.push(match name {
-                    GeneralName::URI(u) => Requested::Uri(u.to_string()),
-                    GeneralName::DNSName(d) => Requested::Dns(d.to_string()),
-                    GeneralName::IPAddress(b) if b.len() == 4 => Requested::Ip(<[u8; 4]>::try_from(*b).unwrap().into()),
-                    GeneralName::IPAddress(b) => Requested::Ip(<[u8; 16]>::try_from(*b).unwrap().into()),
-                    other => panic!("unexpected SAN {other:?}"),
-                });
-            }
-        }
-    }
-    out
 }
 
 /// What `staffel keys` wrote for one office: its folder, and its directory entry.
@@ -211,20 +91,24 @@ fn heidelberg(root: &Path, ca: &TestCa) -> Made {
 fn mannheim(root: &Path, ca: &TestCa) -> Made {
     let dir = root.join(MANNHEIM);
     let d = dir.to_str().unwrap();
-    let out = staffel(&[
-        "keys",
-        "signing-key",
-        "--office",
-        MANNHEIM,
-        "--name",
-        "Mannheim",
-        "--federation-url",
-        "https://127.0.0.1:8443",
-        "--out",
-        d,
-    ]);
-    assert!(out.status.success(), "{}", text(&out.stderr));
-    let printed: DirectoryEntry = serde_json::from_slice(&out.stdout).unwrap();
+    let (ok, out, err) = staffel(
+        &[
+            "keys",
+            "signing-key",
+            "--office",
+            MANNHEIM,
+            "--name",
+            "Mannheim",
+            "--federation-url",
+            "https://127.0.0.1:8443",
+            "--out",
+            d,
+        ],
+        "",
+        &[],
+    );
+    assert!(ok, "{err}");
+    let printed: DirectoryEntry = serde_json::from_str(&out).unwrap();
     let written: DirectoryEntry =
         serde_json::from_slice(&std::fs::read(dir.join("directory-entry.json")).unwrap()).unwrap();
     assert_eq!(serde_json::to_value(&printed).unwrap(), serde_json::to_value(&written).unwrap());
@@ -243,22 +127,26 @@ fn mannheim(root: &Path, ca: &TestCa) -> Made {
     assert_eq!(private.key_id(), Some(kid));
     assert_eq!(private.parameter("x"), printed.signing_keys[0].parameter("x"));
 
-    let out = staffel(&[
-        "keys",
-        "csr",
-        "--office",
-        MANNHEIM,
-        "--host",
-        "127.0.0.1",
-        "--host",
-        "staffel.mannheim.example",
-        "--organisation",
-        "Stadt Mannheim",
-        "--out",
-        d,
-    ]);
-    assert!(out.status.success(), "{}", text(&out.stderr));
-    let said = text(&out.stdout);
+    let (ok, out, err) = staffel(
+        &[
+            "keys",
+            "csr",
+            "--office",
+            MANNHEIM,
+            "--host",
+            "127.0.0.1",
+            "--host",
+            "staffel.mannheim.example",
+            "--organisation",
+            "Stadt Mannheim",
+            "--out",
+            d,
+        ],
+        "",
+        &[],
+    );
+    assert!(ok, "{err}");
+    let said = out;
     for line in [
         "URI urn:staffel:office:08222000",
         "IP 127.0.0.1",
@@ -309,23 +197,25 @@ fn mannheim(root: &Path, ca: &TestCa) -> Made {
 
     // Nothing is overwritten: the keys stay as they were.
     let before = (std::fs::read(dir.join("signing.jwk")).unwrap(), std::fs::read(dir.join("tls.key")).unwrap());
-    let again = staffel(&[
-        "keys",
-        "signing-key",
-        "--office",
-        MANNHEIM,
-        "--name",
-        "Mannheim",
-        "--federation-url",
-        "https://127.0.0.1:8443",
-        "--out",
-        d,
-    ]);
-    assert!(!again.status.success());
-    assert!(text(&again.stderr).contains("is never overwritten"), "{}", text(&again.stderr));
-    let again = staffel(&["keys", "csr", "--office", MANNHEIM, "--host", "127.0.0.1", "--out", d]);
-    assert!(!again.status.success());
-    assert!(text(&again.stderr).contains("is never overwritten"), "{}", text(&again.stderr));
+    let (ok, _, err) = staffel(
+        &[
+            "keys",
+            "signing-key",
+            "--office",
+            MANNHEIM,
+            "--name",
+            "Mannheim",
+            "--federation-url",
+            "https://127.0.0.1:8443",
+            "--out",
+            d,
+        ],
+        "",
+        &[],
+    );
+    assert!(!ok && err.contains("is never overwritten"), "{err}");
+    let (ok, _, err) = staffel(&["keys", "csr", "--office", MANNHEIM, "--host", "127.0.0.1", "--out", d], "", &[]);
+    assert!(!ok && err.contains("is never overwritten"), "{err}");
     assert_eq!(before, (std::fs::read(dir.join("signing.jwk")).unwrap(), std::fs::read(dir.join("tls.key")).unwrap()));
     assert_eq!(std::fs::read_to_string(dir.join("tls.csr")).unwrap(), csr_pem);
 
@@ -351,7 +241,7 @@ fn mannheim(root: &Path, ca: &TestCa) -> Made {
         vec!["keys", "csr", "--office", MANNHEIM, "--host", "not a host", "--out", e],
         vec!["keys", "csr", "--office", "99999999", "--host", "x.example", "--out", e],
     ] {
-        assert!(!staffel(&args).status.success(), "{args:?}");
+        assert!(!staffel(&args, "", &[]).0, "{args:?}");
     }
     assert!(!elsewhere.exists());
 
@@ -383,9 +273,9 @@ async fn an_office_made_with_staffel_keys_starts_and_hands_over_with_another_off
 
     // The real binary finds Mannheim's key material in order (the directory names 127.0.0.1,
     // which its certificate carries).
-    let check = staffel(&["keys", "check", "--config", mannheim.dir.join("config.toml").to_str().unwrap()]);
-    assert!(check.status.success(), "{}{}", text(&check.stdout), text(&check.stderr));
-    assert!(text(&check.stdout).contains("is in order"), "{}", text(&check.stdout));
+    let config = mannheim.dir.join("config.toml");
+    let (ok, out, err) = staffel(&["keys", "check", "--config", config.to_str().unwrap()], "", &[]);
+    assert!(ok && out.contains("is in order"), "{out}{err}");
 
     // Both start outside development mode (start_dev_offices reads <root>/<office>/config.toml
     // and <root>/directory.json, and puts the real ports into the directory).
@@ -438,9 +328,8 @@ async fn startup_refuses_keys_that_do_not_fit_the_directory_or_the_ca() {
     config.federation.signing_key = wrong.clone();
     let err = Server::build(&config, listeners().await, Clock::starting_at(t0())).await.err().unwrap();
     assert!(matches!(err, ServerError::KeyNotInDirectory(ref kid) if kid == "heidelberg-2026-01"), "{err}");
-    let check = staffel(&["keys", "check", "--config", &write_config_with(&made, &wrong, work.path())]);
-    assert!(!check.status.success());
-    assert!(text(&check.stderr).contains("not among this office's keys in the directory"), "{}", text(&check.stderr));
+    let (ok, _, err) = staffel(&["keys", "check", "--config", &write_config_with(&made, &wrong, work.path())], "", &[]);
+    assert!(!ok && err.contains("not among this office's keys in the directory"), "{err}");
 
     // A certificate for the same request from another CA.
     let csr_dir = work.path().join("csr");

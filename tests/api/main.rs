@@ -1,7 +1,11 @@
 //! The integration tests, one binary: real offices over mutual TLS, the caseworker API, the
-//! OpenAPI document, startup checks, and property tests of the window. `harness` starts offices.
+//! OpenAPI document, startup checks, the operator's guide followed as written, and property tests
+//! of the window. `harness` starts offices; `process` runs the real binary; `test_ca` is a
+//! federation CA made for a test.
 
 mod harness;
+mod process;
+mod test_ca;
 
 mod accounts;
 mod admin;
@@ -12,6 +16,7 @@ mod chain;
 mod consent;
 mod doors;
 mod federation_checks;
+mod guide;
 mod handover;
 mod invariants;
 mod keys;

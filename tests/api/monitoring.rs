@@ -10,7 +10,7 @@ use serde_json::{Value, json};
 use staffel::dev_pki as dev;
 
 use crate::harness::*;
-use crate::operations::{Served, api_address};
+use crate::process::{Served, api_address};
 
 const SCRAPE_TOKEN: &str = "scrape-token-of-the-tests";
 
@@ -290,9 +290,7 @@ async fn every_log_line_of_a_request_carries_its_id_and_a_delivery_its_message_i
     let (ids, handover) = requests(&api).await;
     // The delivery worker tries Heidelberg (not running here, or whatever answers at its address).
     served.wait_for(&format!("\"message\":\"{handover}\""));
-    served.signal("TERM");
-    served.wait_for("office stopped");
-    assert!(served.child.wait().unwrap().success());
+    served.stop();
 
     let lines: Vec<Value> = served.seen.iter().map(|l| serde_json::from_str(l).unwrap()).collect();
     let start = lines.iter().position(|l| l["fields"]["message"] == "office serving").unwrap();
@@ -332,7 +330,5 @@ async fn every_log_line_of_a_request_carries_its_id_and_a_delivery_its_message_i
     let (ids, _) = requests(&api).await;
     let failed = served.wait_for("login failed");
     assert!(failed.contains(&format!("request_id={}", ids[0])), "{failed}");
-    served.signal("TERM");
-    served.wait_for("office stopped");
-    assert!(served.child.wait().unwrap().success());
+    served.stop();
 }

@@ -2,11 +2,10 @@
 //! logs written to a file carry no colour codes (or are JSON lines when asked), SIGHUP is logged
 //! and ignored rather than ending the server, and `/readyz` answers for load balancers.
 
-use std::io::{BufRead, BufReader};
-use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use crate::harness::*;
+use crate::process::{Served, api_address, staffel};
 use staffel::dev_pki as dev;
 
 #[cfg(unix)]
@@ -27,84 +26,6 @@ async fn a_new_database_and_its_folder_are_for_the_service_only() {
             assert_eq!(mode(&path), 0o600, "{journal}");
         }
     }
-}
-
-/// A `staffel serve` process on loopback port 0, its stderr read line by line.
-pub(crate) struct Served {
-    pub(crate) child: std::process::Child,
-    lines: std::sync::mpsc::Receiver<String>,
-    pub(crate) seen: Vec<String>,
-    _work: Option<tempfile::TempDir>,
-}
-
-impl Served {
-    /// The development office Stuttgart with a fresh SQLite database.
-    pub(crate) fn start(json: bool) -> Served {
-        let work = tempfile::tempdir().unwrap();
-        let url = format!("sqlite:{}", work.path().join("db.sqlite").display());
-        let served = Self::serve(&dev::office_paths(&certs(), STUTTGART).config, &url, json);
-        Served { _work: Some(work), ..served }
-    }
-
-    /// The office of `config` on the database at `url`.
-    pub(crate) fn serve(config: &std::path::Path, url: &str, json: bool) -> Served {
-        let mut command = Command::new(env!("CARGO_BIN_EXE_staffel"));
-        command
-            .args(["serve", "--config"])
-            .arg(config)
-            .env("STAFFEL_DATABASE_URL", url)
-            .env("STAFFEL_API_LISTEN", "127.0.0.1:0")
-            .env("STAFFEL_FEDERATION_LISTEN", "127.0.0.1:0")
-            .env("RUST_LOG", "info")
-            .env_remove("LD_PRELOAD")
-            .env_remove("FAKETIME")
-            .stdout(Stdio::null())
-            .stderr(Stdio::piped());
-        if json {
-            command.env("STAFFEL_LOG_FORMAT", "json");
-        } else {
-            command.env_remove("STAFFEL_LOG_FORMAT");
-        }
-        let mut child = command.spawn().unwrap();
-        let stderr = child.stderr.take().unwrap();
-        let (tx, lines) = std::sync::mpsc::channel();
-        std::thread::spawn(move || {
-            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
-                let _ = tx.send(line);
-            }
-        });
-        Served { child, lines, seen: Vec::new(), _work: None }
-    }
-
-    /// Waits (at most 30 s) for a log line containing `text`, and returns it.
-    pub(crate) fn wait_for(&mut self, text: &str) -> String {
-        let started = Instant::now();
-        loop {
-            if let Some(line) = self.seen.iter().find(|l| l.contains(text)) {
-                return line.clone();
-            }
-            let left = Duration::from_secs(30).saturating_sub(started.elapsed());
-            match self.lines.recv_timeout(left) {
-                Ok(line) => self.seen.push(line),
-                Err(_) => panic!("no log line with {text:?} in 30 s; seen: {:#?}", self.seen),
-            }
-        }
-    }
-
-    pub(crate) fn signal(&self, name: &str) {
-        let ok = Command::new("kill").args([&format!("-{name}"), &self.child.id().to_string()]).status().unwrap();
-        assert!(ok.success());
-    }
-}
-
-/// The caseworker listener's address from the "office serving" line.
-pub(crate) fn api_address(line: &str) -> String {
-    let at = line.find("api").expect("the line names the api listener");
-    line[at..]
-        .split(|c: char| c.is_whitespace() || c == '"' || c == ',')
-        .find(|w| w.contains("127.0.0.1:"))
-        .map(|w| w.trim_start_matches("api=").trim_start_matches("api\":").to_owned())
-        .unwrap_or_else(|| panic!("{line}"))
 }
 
 #[cfg(unix)]
@@ -139,9 +60,7 @@ async fn sighup_is_logged_and_ignored_logs_in_a_file_have_no_colours_and_readyz_
         .unwrap();
     assert_eq!(still.status(), 200);
 
-    served.signal("TERM");
-    served.wait_for("office stopped");
-    assert!(served.child.wait().unwrap().success());
+    served.stop();
     assert!(served.seen.iter().all(|l| !l.contains('\u{1b}')), "no escape codes when stderr is not a terminal");
 }
 
@@ -153,27 +72,10 @@ async fn logs_are_json_lines_when_asked() {
     let parsed: serde_json::Value = serde_json::from_str(&serving).expect("a JSON line");
     assert_eq!(parsed["fields"]["message"], "office serving");
     assert_eq!(parsed["level"], "INFO");
-    served.signal("TERM");
-    served.wait_for("office stopped");
-    assert!(served.child.wait().unwrap().success());
+    served.stop();
     for line in &served.seen {
         serde_json::from_str::<serde_json::Value>(line).unwrap_or_else(|e| panic!("{line}: {e}"));
     }
-}
-
-/// Runs `staffel` with `args` and `stdin`; its exit status, stdout and stderr.
-pub(crate) fn staffel(args: &[&str], stdin: &str, env: &[(&str, String)]) -> (bool, String, String) {
-    use std::io::Write as _;
-    let mut command = Command::new(env!("CARGO_BIN_EXE_staffel"));
-    command.args(args).stdin(Stdio::piped()).stdout(Stdio::piped()).stderr(Stdio::piped());
-    command.env_remove("LD_PRELOAD").env_remove("FAKETIME");
-    for (k, v) in env {
-        command.env(k, v);
-    }
-    let mut child = command.spawn().unwrap();
-    child.stdin.take().unwrap().write_all(stdin.as_bytes()).unwrap();
-    let out = child.wait_with_output().unwrap();
-    (out.status.success(), String::from_utf8(out.stdout).unwrap(), String::from_utf8(out.stderr).unwrap())
 }
 
 #[test]
@@ -195,7 +97,7 @@ async fn the_first_administrator_is_made_on_the_command_line_and_config_names_ar
     let url = format!("sqlite:{}", work.path().join("db.sqlite").display());
     let config = dev::office_paths(&certs(), STUTTGART).config;
     let config = config.to_str().unwrap();
-    let env = [("STAFFEL_DATABASE_URL", url.clone())];
+    let env = [("STAFFEL_DATABASE_URL", url.as_str())];
     let args = ["admin", "create-account", "--config", config, "--name", "root", "--role", "administrator"];
     let (ok, out, err) = staffel(&args, "correct horse battery\n", &env);
     assert!(ok, "{err}");
