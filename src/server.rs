@@ -61,7 +61,7 @@ pub enum ServerError {
 }
 
 /// The digest of the scrape token of `GET /metrics` (lowercase hex), if the config has one. It
-/// must be a SHA-256 in hex.
+/// must be a SHA-256 in hex, and not an account's token: the scrape token grants nothing else.
 fn metrics_token(config: &Config) -> Result<Option<Arc<str>>, ServerError> {
     let Some(digest) = &config.metrics.token_sha256 else { return Ok(None) };
     if digest.len() != 64 || !digest.bytes().all(|b| b.is_ascii_hexdigit()) {
@@ -69,7 +69,14 @@ fn metrics_token(config: &Config) -> Result<Option<Arc<str>>, ServerError> {
             "metrics.token_sha256 must be a SHA-256 in hex (64 digits): `staffel admin hash-token` prints one",
         ));
     }
-    Ok(Some(Arc::from(digest.to_ascii_lowercase())))
+    let digest = digest.to_ascii_lowercase();
+    if config.api.managers.iter().any(|m| m.token_sha256.eq_ignore_ascii_case(&digest)) {
+        return Err(ServerError::Config(
+            "metrics.token_sha256 is the digest of an account's API token ([[api.managers]]): the scrape token \
+             must be a token of its own, or whoever scrapes could use the API",
+        ));
+    }
+    Ok(Some(Arc::from(digest)))
 }
 
 /// The two listeners of an office, bound by the caller.

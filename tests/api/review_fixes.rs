@@ -37,3 +37,18 @@ async fn a_config_mistake_is_refused_before_the_database_is_opened() {
     assert!(matches!(err, ServerError::Config(m) if m.contains("go together")), "{err}");
     assert!(!work.path().join("db.sqlite").exists(), "the database was opened before the config was checked");
 }
+
+/// The scrape token grants nothing else: one that is also an account's API token is refused at
+/// start (Prometheus' configuration would otherwise hold a token to the caseworker API).
+#[tokio::test]
+async fn a_scrape_token_that_is_an_account_token_is_refused() {
+    let work = tempfile::tempdir().unwrap();
+    let mut config = dev_config(work.path());
+    let account = config.api.managers[0].token_sha256.to_ascii_uppercase();
+    config.metrics.token_sha256 = Some(account);
+    let err = Server::build(&config, listeners().await, Clock::starting_at(t0())).await.err().unwrap();
+    assert!(matches!(err, ServerError::Config(m) if m.contains("an account's API token")), "{err}");
+
+    config.metrics.token_sha256 = Some(staffel::digest::token_digest("a scrape token of its own"));
+    assert!(Server::build(&config, listeners().await, Clock::starting_at(t0())).await.is_ok());
+}
