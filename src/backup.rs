@@ -295,6 +295,17 @@ pub fn verify(from: &Path) -> Result<Manifest> {
     Ok(manifest)
 }
 
+/// A file of a backup, read once and checked as read against the manifest: what a restore
+/// writes is what was checked, the file the manifest names for its role (not one beside it).
+fn read_checked(from: &Path, file: &ManifestFile) -> Result<Vec<u8>> {
+    let path = from.join(&file.name);
+    let bytes = std::fs::read(&path).map_err(io(&path))?;
+    if bytes.len() as u64 != file.bytes || crate::digest::sha256_hex(&bytes) != file.sha256 {
+        return Err(BackupError::Damaged(format!("{} changed after it was checked", file.name)));
+    }
+    Ok(bytes)
+}
+
 /// Where a restore went.
 #[derive(Debug, Clone)]
 pub struct Restored {
@@ -329,8 +340,9 @@ pub async fn restore(
             version: manifest.staffel_version.clone(),
         });
     }
-    let original = from.join(CONFIG_NAME);
-    let original_text = std::fs::read_to_string(&original).map_err(io(&original))?;
+    let original = read_checked(from, manifest.file(Role::Config).expect("verified"))?;
+    let original_text = String::from_utf8(original)
+        .map_err(|_| BackupError::Damaged(format!("{CONFIG_NAME} in the backup is not UTF-8")))?;
     let (url, config_url) = match (backend, database_url) {
         (Backend::Sqlite, None) => {
             let absolute = std::path::absolute(to.join(RESTORED_SQLITE)).map_err(io(to))?;
@@ -357,8 +369,7 @@ pub async fn restore(
         let database = manifest.file(Role::Database).expect("verified");
         storage::restore(&url, &from.join(&database.name), progress).await?;
         for file in manifest.files.iter().filter(|f| !matches!(f.role, Role::Database | Role::Config)) {
-            let source = from.join(&file.name);
-            let bytes = std::fs::read(&source).map_err(io(&source))?;
+            let bytes = read_checked(from, file)?;
             write_private(&to.join(file.role.file_name()), &bytes)?;
             progress(&format!("{} written", file.role.file_name()));
         }
@@ -426,4 +437,52 @@ fn restored_config(original: &str, manifest: &Manifest, database_url: &str, from
         manifest.created_at.to_rfc3339(),
         manifest.staffel_version
     ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A backup folder by hand: the files as (name, role, bytes), and their manifest.
+    fn folder(files: &[(&str, Role, &[u8])], extra: &[(&str, &[u8])]) -> tempfile::TempDir {
+        let dir = tempfile::tempdir().unwrap();
+        let mut listed = Vec::new();
+        for (name, role, bytes) in files {
+            std::fs::write(dir.path().join(name), bytes).unwrap();
+            listed.push(ManifestFile {
+                name: (*name).into(),
+                role: *role,
+                bytes: bytes.len() as u64,
+                sha256: crate::digest::sha256_hex(bytes),
+            });
+        }
+        for (name, bytes) in extra {
+            std::fs::write(dir.path().join(name), bytes).unwrap();
+        }
+        let manifest = Manifest {
+            format: FORMAT.into(),
+            staffel_version: "0.0.0".into(),
+            office: "08221000".into(),
+            created_at: "2026-11-25T09:30:00Z".parse().unwrap(),
+            backend: "sqlite".into(),
+            schema_version: 1,
+            files: listed,
+        };
+        std::fs::write(dir.path().join(MANIFEST), serde_json::to_vec(&manifest).unwrap()).unwrap();
+        dir
+    }
+
+    #[tokio::test]
+    async fn the_config_restored_is_the_one_the_manifest_checked() {
+        let checked = b"[office]\nid = \"08221000\"\nname = \"Checked\"\n";
+        let unchecked = b"[office]\nid = \"08221000\"\nname = \"Unchecked\"\n";
+        let backup = folder(
+            &[("database.sqlite", Role::Database, b"not looked into"), ("office.toml", Role::Config, checked)],
+            &[(CONFIG_NAME, unchecked)],
+        );
+        let to = tempfile::tempdir().unwrap();
+        let restored = restore(backup.path(), &to.path().join("office"), None, &|_| {}).await.unwrap();
+        let config = Config::from_file(&restored.config).unwrap();
+        assert_eq!(config.office.name, "Checked");
+    }
 }

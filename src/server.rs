@@ -60,6 +60,25 @@ pub enum ServerError {
     Io(#[from] std::io::Error),
 }
 
+/// The digest of the scrape token of `GET /metrics` (lowercase hex), if the config has one. It
+/// must be a SHA-256 in hex, and not an account's token: the scrape token grants nothing else.
+fn metrics_token(config: &Config) -> Result<Option<Arc<str>>, ServerError> {
+    let Some(digest) = &config.metrics.token_sha256 else { return Ok(None) };
+    if digest.len() != 64 || !digest.bytes().all(|b| b.is_ascii_hexdigit()) {
+        return Err(ServerError::Config(
+            "metrics.token_sha256 must be a SHA-256 in hex (64 digits): `staffel admin hash-token` prints one",
+        ));
+    }
+    let digest = digest.to_ascii_lowercase();
+    if config.api.managers.iter().any(|m| m.token_sha256.eq_ignore_ascii_case(&digest)) {
+        return Err(ServerError::Config(
+            "metrics.token_sha256 is the digest of an account's API token ([[api.managers]]): the scrape token \
+             must be a token of its own, or whoever scrapes could use the API",
+        ));
+    }
+    Ok(Some(Arc::from(digest)))
+}
+
 /// The two listeners of an office, bound by the caller.
 pub struct Listeners {
     pub federation: TcpListener,
@@ -227,15 +246,19 @@ impl Server {
 
     pub async fn build(config: &Config, listeners: Listeners, clock: Clock) -> Result<Self, ServerError> {
         let l = &config.limits;
-        let (office, server_tls) = Self::office_from_config(config, clock, listeners.api.local_addr()?).await?;
-        let accounts = Arc::new(Accounts::new(
-            config.api.managers.iter().map(|m| (m.token_sha256.clone(), m.account.clone(), m.role)),
-        ));
+        // What the config alone decides is checked before the database is opened: a start that
+        // is refused for a mistake in the config must not have migrated the database first (an
+        // older binary would then refuse it, and the way back is a restore).
         let api_tls = match (&config.api.tls_cert, &config.api.tls_key) {
             (Some(cert), Some(key)) => Some(tls::public_server_config(pki::load_certs(cert)?, pki::load_key(key)?)?),
             (None, None) => None,
             _ => return Err(ServerError::Config("api.tls_cert and api.tls_key go together")),
         };
+        let metrics_token_sha256 = metrics_token(config)?;
+        let (office, server_tls) = Self::office_from_config(config, clock, listeners.api.local_addr()?).await?;
+        let accounts = Arc::new(Accounts::new(
+            config.api.managers.iter().map(|m| (m.token_sha256.clone(), m.account.clone(), m.role)),
+        ));
         if api_tls.is_none() && !listeners.api.local_addr()?.ip().is_loopback() {
             tracing::warn!(
                 "the caseworker API listens beyond loopback over plain HTTP; put a TLS proxy in front of it \
@@ -278,17 +301,6 @@ impl Server {
             idle_timeout: Duration::from_secs(l.idle_timeout_secs),
         };
         let api_limits = Limits { exempt_sources: config.api.trusted_proxies.clone(), ..limits.clone() };
-        let metrics_token_sha256 = match &config.metrics.token_sha256 {
-            Some(d) if d.len() == 64 && d.bytes().all(|b| b.is_ascii_hexdigit()) => {
-                Some(Arc::from(d.to_ascii_lowercase()))
-            }
-            Some(_) => {
-                return Err(ServerError::Config(
-                    "metrics.token_sha256 must be a SHA-256 in hex (64 digits): `staffel admin hash-token` prints one",
-                ));
-            }
-            None => None,
-        };
         Ok(Self {
             office,
             tls: server_tls,

@@ -34,8 +34,9 @@ pub(crate) enum MaintenanceCommand {
         to: PathBuf,
         /// Where the database goes: a sqlite: URL of a file that does not exist yet (default:
         /// staffel.sqlite in --to), or for a PostgreSQL backup (required) the postgres:// URL of
-        /// an empty database.
-        #[arg(long)]
+        /// an empty database. A URL with a password is better given in the environment, where
+        /// the machine's other users cannot read it in the process list.
+        #[arg(long, env = "STAFFEL_RESTORE_DATABASE_URL", hide_env_values = true)]
         database_url: Option<String>,
     },
     /// Applies the configured database's pending schema migrations, printing each; with

@@ -24,6 +24,7 @@ mod ledger;
 mod monitoring;
 mod openapi;
 mod operations;
+mod review_fixes;
 mod sender;
 mod startup;
 mod storage_contract;

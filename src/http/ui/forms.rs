@@ -9,9 +9,10 @@ use axum::response::{IntoResponse, Response};
 use serde::de::DeserializeOwned;
 use serde_json::{Map, Value};
 
-use super::session::{csrf_token, lang_of, same, same_origin, session_token};
+use super::session::{csrf_token, lang_of, same_origin, session_token};
 use super::texts::Lang;
 use super::{UiState, page_headers};
+use crate::digest::same;
 
 /// The largest form body read.
 pub const MAX_FORM_BYTES: usize = 32 * 1024;

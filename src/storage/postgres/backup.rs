@@ -1,10 +1,10 @@
 //! Backup and restore of a PostgreSQL office with the server's own tools: `pg_dump
 //! --format=custom` (one consistent snapshot while the office keeps running) and `pg_restore`
 //! into an empty database, in one transaction. Both are looked up on the PATH; they must be of
-//! the server's major version or newer. The database URL is handed to them as it is (libpq
-//! understands `sslmode`, `sslrootcert` and the like; a password in the URL is visible to the
-//! machine's other users in the process list while they run: prefer `~/.pgpass` or
-//! `PGPASSWORD`).
+//! the server's major version or newer. The database URL is handed to them without its password
+//! (libpq understands `sslmode`, `sslrootcert` and the like); a password of the URL goes into
+//! their environment as `PGPASSWORD`, which only this user can read, never onto their command
+//! line, which every user of the machine sees in the process list. `~/.pgpass` works as well.
 
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
@@ -24,7 +24,8 @@ pub(crate) async fn dump(url: &str, dir: &Path, progress: &(dyn Fn(&str) + Send 
         .map_err(|e| StorageError::Backup(format!("{}: {e}", file.display())))?;
     progress("running pg_dump --format=custom ...");
     let mut command = tokio::process::Command::new("pg_dump");
-    command.arg("--format=custom").arg("--no-password").arg("--file").arg(&file).arg("--dbname").arg(url);
+    command.arg("--format=custom").arg("--no-password").arg("--file").arg(&file);
+    connect_to(&mut command, url);
     run("pg_dump", command, StorageError::Backup).await?;
     set_private(&file).map_err(|e| StorageError::Backup(format!("{}: {e}", file.display())))?;
     let bytes = std::fs::metadata(&file).map(|m| m.len()).unwrap_or(0);
@@ -50,14 +51,63 @@ pub async fn restore(url: &str, copy: &Path, progress: &(dyn Fn(&str) + Send + S
     }
     progress("running pg_restore ...");
     let mut command = tokio::process::Command::new("pg_restore");
-    command
-        .args(["--no-owner", "--no-privileges", "--exit-on-error", "--single-transaction", "--no-password"])
-        .arg("--dbname")
-        .arg(url)
-        .arg(copy);
+    command.args(["--no-owner", "--no-privileges", "--exit-on-error", "--single-transaction", "--no-password"]);
+    connect_to(&mut command, url);
+    command.arg(copy);
     run("pg_restore", command, StorageError::Restore).await?;
     progress("pg_restore done");
     Ok(())
+}
+
+/// Points a PostgreSQL client tool at the database of `url`: `--dbname` with the URL without its
+/// password, the password in the tool's environment (`PGPASSWORD`).
+fn connect_to(command: &mut tokio::process::Command, url: &str) {
+    let (dbname, password) = without_password(url);
+    command.arg("--dbname").arg(dbname);
+    if let Some(password) = password {
+        command.env("PGPASSWORD", password);
+    }
+}
+
+/// A `postgres://` URL without its password (in the user part or as the `password` parameter),
+/// and that password, decoded. A URL that does not parse as one URL (several hosts) is left as
+/// it is.
+fn without_password(url: &str) -> (String, Option<String>) {
+    let Ok(mut parsed) = reqwest::Url::parse(url) else { return (url.to_owned(), None) };
+    let mut password = parsed.password().map(percent_decoded);
+    if password.is_some() && parsed.set_password(None).is_err() {
+        return (url.to_owned(), None);
+    }
+    if let Some(query) = parsed.query().map(str::to_owned) {
+        // The other parameters stay exactly as written (libpq decodes %XX only).
+        let (given, rest): (Vec<&str>, Vec<&str>) = query.split('&').partition(|p| p.starts_with("password="));
+        if let Some(p) = given.last() {
+            password = Some(percent_decoded(&p["password=".len()..]));
+            parsed.set_query((!rest.is_empty()).then(|| rest.join("&")).as_deref());
+        }
+    }
+    (parsed.to_string(), password)
+}
+
+/// `%XX` decoded as libpq decodes URLs (a `+` stays a `+`).
+fn percent_decoded(s: &str) -> String {
+    let bytes = s.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        let hex = bytes.get(i + 1..i + 3).and_then(|h| std::str::from_utf8(h).ok());
+        match (bytes[i], hex.and_then(|h| u8::from_str_radix(h, 16).ok())) {
+            (b'%', Some(b)) => {
+                out.push(b);
+                i += 3;
+            }
+            (c, _) => {
+                out.push(c);
+                i += 1;
+            }
+        }
+    }
+    String::from_utf8_lossy(&out).into_owned()
 }
 
 /// Runs a PostgreSQL client tool; its standard error in the error if it fails.
@@ -87,4 +137,25 @@ fn set_private(file: &Path) -> std::io::Result<()> {
         std::fs::set_permissions(file, std::fs::Permissions::from_mode(0o600))?;
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_password_leaves_the_url_for_the_environment() {
+        let (url, password) = without_password("postgres://staffel:s%40cret+x@db.example:5432/office?sslmode=require");
+        assert_eq!(url, "postgres://staffel@db.example:5432/office?sslmode=require");
+        assert_eq!(password.as_deref(), Some("s@cret+x"));
+        let (url, password) =
+            without_password("postgresql://staffel@db.example/office?password=p%26w&options=-c%20a%3Db");
+        assert_eq!(url, "postgresql://staffel@db.example/office?options=-c%20a%3Db");
+        assert_eq!(password.as_deref(), Some("p&w"));
+        let (url, password) = without_password("postgres://staffel@db.example/office?password=x");
+        assert_eq!(url, "postgres://staffel@db.example/office");
+        assert_eq!(password.as_deref(), Some("x"));
+        let plain = "postgres://postgres@127.0.0.1:5432/postgres";
+        assert_eq!(without_password(plain), (plain.to_owned(), None));
+    }
 }
