@@ -46,7 +46,7 @@ pub async fn observe(State(o): State<Observed>, request: Request, next: Next) ->
         listener = o.listener,
         method = %method,
         route = %route,
-        account = tracing::field::Empty,
+        role = tracing::field::Empty,
         status = tracing::field::Empty,
     );
     async move {

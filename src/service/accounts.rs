@@ -132,7 +132,7 @@ impl Office {
         let entry = AuditEntry::new(self.now(), &caller.account, crate::domain::audit::Access::Write, &what, None);
         tx.audit().append(&[entry]).await?;
         tx.commit().await?;
-        tracing::info!(account = name, role = role.as_str(), by = %caller.account, "account created");
+        tracing::info!(role = role.as_str(), "account created");
         Ok(record)
     }
 
@@ -222,7 +222,7 @@ impl Office {
         let entry = AuditEntry::new(now, &caller.account, crate::domain::audit::Access::Write, &what, None);
         tx.audit().append(&[entry]).await?;
         tx.commit().await?;
-        tracing::info!(account = name, change = change.audited(), by = %caller.account, "account changed");
+        tracing::info!(change = change.audited(), "account changed");
         Ok((change != Change::Delete).then_some(changed))
     }
 
@@ -285,7 +285,7 @@ impl Office {
             .insert_session(&sha256_hex(session.token.as_bytes()), &account.name, now, session.expires_at)
             .await?;
         tx.commit().await?;
-        tracing::info!(account = %account.name, "login");
+        tracing::info!(role = account.role.as_str(), "login");
         Ok(session)
     }
 

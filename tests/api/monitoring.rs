@@ -323,6 +323,11 @@ async fn every_log_line_of_a_request_carries_its_id_and_a_delivery_its_message_i
     assert_eq!(handled["span"]["name"], "request");
     assert!(handled["span"]["route"].is_string() && handled["span"]["status"].is_number(), "{handled}");
     assert!(!served.seen.iter().any(|l| l.contains("client-chosen")), "the client's request id is not logged");
+    // Ids, never names: neither the client's nor a staff account's (the audit log says who).
+    let account = format!("im-{STUTTGART}");
+    for name in ["Testa", "Beispiel", "nobody.here", account.as_str()] {
+        assert!(!served.seen.iter().any(|l| l.contains(name)), "{name} in the log");
+    }
 
     // Plain text: the span with the request id leads the line.
     let mut served = Served::start(false);

@@ -56,7 +56,8 @@ async fn caller(parts: &Parts, state: &ApiState) -> Result<Caller, Problem> {
         Some(c) => c.clone(),
         None => state.office.session_caller(token).await?.ok_or_else(|| Problem::new(ProblemType::Unauthorized))?,
     };
-    tracing::Span::current().record("account", caller.account.as_str());
+    // The role, not the account: staff names stay out of the log (the audit log says who).
+    tracing::Span::current().record("role", caller.role.as_str());
     Ok(caller)
 }
 

@@ -128,7 +128,8 @@ impl FromRequestParts<UiState> for Staff {
         let Some(token) = session_token(state, &parts.headers) else { return Err(to_login()) };
         match state.api.office.session_caller(token).await {
             Ok(Some(caller)) => {
-                tracing::Span::current().record("account", caller.account.as_str());
+                // The role, not the account: staff names stay out of the log (the audit log says who).
+                tracing::Span::current().record("role", caller.role.as_str());
                 Ok(Staff { caller, token: token.to_owned(), csrf: csrf_token(token), lang })
             }
             Ok(None) => Err(to_login()),
