@@ -90,7 +90,8 @@ fn signing_key(office: OfficeId, name: &str, url: &str, kid: Option<String>, out
     let kid = kid.unwrap_or_else(|| office_keys::default_kid(office, crate::clock::Clock::system().today()));
     office_keys::check_kid(&kid).map_err(|e| e.to_string())?;
     let (private, public) = office_keys::signing_key_pair(&kid).map_err(|e| e.to_string())?;
-    let entry = office_keys::directory_entry(office, name, url, public).map_err(|e| e.to_string())?;
+    let entry = crate::federation::directory::DirectoryEntry::publishing(office, name, url, public)
+        .map_err(|e| e.to_string())?;
     let entry_json = serde_json::to_string_pretty(&entry).expect("a directory entry serialises") + "\n";
     office_keys::create_private_dir(out).map_err(|e| e.to_string())?;
     let key_file = out.join(SIGNING_KEY_FILE);

@@ -28,6 +28,8 @@ pub enum DirectoryError {
     PrivateKey { office: OfficeId, kid: String },
     #[error("office {office}, key {kid}: not an ES256 (P-256) verification key: {reason}")]
     BadKey { office: OfficeId, kid: String, reason: String },
+    #[error("office {office}: the name is empty")]
+    EmptyName { office: OfficeId },
 }
 
 /// The directory as a file: `{"development": bool, "offices": [...]}`.
@@ -48,6 +50,30 @@ pub struct DirectoryEntry {
     pub federation_url: String,
     /// Public ES256 keys as JWK, each with a unique `kid`.
     pub signing_keys: Vec<Jwk>,
+}
+
+impl DirectoryEntry {
+    /// An office's entry publishing one public signing key, checked as a starting server checks
+    /// a directory holding it (an `https://` URL, a `kid`, a public ES256 key only); the name
+    /// must not be empty. `staffel keys signing-key` writes it for the directory's maintainer.
+    pub fn publishing(
+        office: OfficeId,
+        name: &str,
+        federation_url: &str,
+        public: Jwk,
+    ) -> Result<DirectoryEntry, DirectoryError> {
+        if name.trim().is_empty() {
+            return Err(DirectoryError::EmptyName { office });
+        }
+        let entry = DirectoryEntry {
+            id: office,
+            name: name.to_owned(),
+            federation_url: federation_url.to_owned(),
+            signing_keys: vec![public],
+        };
+        Directory::from_file(DirectoryFile { development: false, offices: vec![entry.clone()] })?;
+        Ok(entry)
+    }
 }
 
 struct KeyEntry {
@@ -123,5 +149,33 @@ impl Directory {
     /// The public keys of one office as a JWK Set document.
     pub fn jwks(&self, id: OfficeId) -> Option<serde_json::Value> {
         self.office(id).map(|e| serde_json::json!({ "keys": e.signing_keys }))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::pki::office_keys::signing_key_pair;
+
+    #[test]
+    fn an_entry_publishes_only_the_public_key_and_an_https_url() {
+        let office = OfficeId::parse("08111000").unwrap();
+        let (private, public) = signing_key_pair("08111000-k1").unwrap();
+        let entry = DirectoryEntry::publishing(office, "Stuttgart", "https://staffel.example:8443", public).unwrap();
+        assert!(entry.signing_keys[0].parameter("d").is_none());
+        assert_eq!(entry.signing_keys[0].parameter("x"), private.parameter("x"));
+        let public = entry.signing_keys[0].clone();
+        assert!(matches!(
+            DirectoryEntry::publishing(office, "Stuttgart", "http://staffel.example", public.clone()),
+            Err(DirectoryError::BadUrl { .. })
+        ));
+        assert!(matches!(
+            DirectoryEntry::publishing(office, "Stuttgart", "https://staffel.example", private),
+            Err(DirectoryError::PrivateKey { .. })
+        ));
+        assert!(matches!(
+            DirectoryEntry::publishing(office, " ", "https://staffel.example", public),
+            Err(DirectoryError::EmptyName { .. })
+        ));
     }
 }

@@ -1,6 +1,7 @@
-//! An office's own key material, made by the office itself: its ES256 signing key with the
-//! directory entry that publishes it (protocol section 4), and its TLS key with a certificate
-//! signing request (PKCS#10) asking for exactly the certificate section 3 requires. `staffel keys`
+//! An office's own key material, made by the office itself: its ES256 signing key (its directory
+//! entry, protocol section 4, is `federation::directory::DirectoryEntry::publishing`), and its TLS
+//! key with a certificate signing request (PKCS#10) asking for exactly the certificate section 3
+//! requires. `staffel keys`
 //! writes them; the development PKI ([`crate::dev_pki`]) issues its certificates from the same
 //! profile ([`office_certificate_params`]).
 
@@ -13,8 +14,6 @@ use rustls::pki_types::ServerName;
 
 use super::{DEV_KID_PREFIX, DEV_ORGANISATION, OFFICE_URI_PREFIX, PkiError};
 use crate::domain::OfficeId;
-use crate::federation::Directory;
-use crate::federation::directory::{DirectoryEntry, DirectoryFile};
 
 fn gen_err(e: impl std::fmt::Display) -> PkiError {
     PkiError::Generate(e.to_string())
@@ -55,28 +54,6 @@ pub fn signing_key_pair(kid: &str) -> Result<(Jwk, Jwk), PkiError> {
         jwk
     };
     Ok((finish(pair.to_jwk_key_pair()), finish(pair.to_jwk_public_key())))
-}
-
-/// An office's directory entry (protocol section 4) publishing the public key `public`; checked
-/// as the directory of a starting server checks it (https URL, public ES256 key with `kid`).
-pub fn directory_entry(
-    office: OfficeId,
-    name: &str,
-    federation_url: &str,
-    public: Jwk,
-) -> Result<DirectoryEntry, PkiError> {
-    if name.trim().is_empty() {
-        return Err(PkiError::Invalid("the office's name is empty".into()));
-    }
-    let entry = DirectoryEntry {
-        id: office,
-        name: name.to_owned(),
-        federation_url: federation_url.to_owned(),
-        signing_keys: vec![public],
-    };
-    Directory::from_file(DirectoryFile { development: false, offices: vec![entry.clone()] })
-        .map_err(|e| PkiError::Invalid(e.to_string()))?;
-    Ok(entry)
 }
 
 /// A host name or IP address the office's federation listener is reached at, as the SAN of its
@@ -189,19 +166,6 @@ mod tests {
         let kid = default_kid(stuttgart(), day);
         assert!(kid.starts_with("08111000-2026-11-25-") && kid.len() == 26, "{kid}");
         assert!(check_kid(&kid).is_ok());
-    }
-
-    #[test]
-    fn a_directory_entry_publishes_only_the_public_key_and_an_https_url() {
-        let (private, public) = signing_key_pair("08111000-k1").unwrap();
-        let entry = directory_entry(stuttgart(), "Stuttgart", "https://staffel.example:8443", public).unwrap();
-        assert!(entry.signing_keys[0].parameter("d").is_none());
-        assert_eq!(entry.signing_keys[0].parameter("x"), private.parameter("x"));
-        assert!(
-            directory_entry(stuttgart(), "Stuttgart", "http://staffel.example", entry.signing_keys[0].clone()).is_err()
-        );
-        assert!(directory_entry(stuttgart(), "Stuttgart", "https://staffel.example", private).is_err());
-        assert!(directory_entry(stuttgart(), " ", "https://staffel.example", entry.signing_keys[0].clone()).is_err());
     }
 
     #[test]

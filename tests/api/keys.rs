@@ -77,7 +77,9 @@ fn heidelberg(root: &Path, ca: &TestCa) -> Made {
     office_keys::create_private_dir(&dir).unwrap();
     let (private, public) = office_keys::signing_key_pair("heidelberg-2026-01").unwrap();
     office_keys::write_new_private(&dir.join("signing.jwk"), private.to_string()).unwrap();
-    let entry = office_keys::directory_entry(id, "Heidelberg", "https://127.0.0.1:1", public).unwrap();
+    let entry =
+        staffel::federation::directory::DirectoryEntry::publishing(id, "Heidelberg", "https://127.0.0.1:1", public)
+            .unwrap();
     let subject = Subject { common_name: "Staffel Heidelberg", organisation: Some("Stadt Heidelberg") };
     let (csr, key) = office_keys::tls_request(id, &["127.0.0.1".into()], &subject).unwrap();
     office_keys::write_new_private(&dir.join("tls.key"), key).unwrap();
