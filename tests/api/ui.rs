@@ -566,12 +566,48 @@ async fn an_administrator_disables_enables_deletes_and_renews_accounts_on_the_pa
     assert_eq!(done.location(), "/accounts?done=account-password");
     assert_eq!(Visitor::new(&a.api).sign_in("lea", PASSWORD).await.status, StatusCode::UNAUTHORIZED);
     assert_eq!(Visitor::new(&a.api).sign_in("lea", "staple battery horse").await.status, StatusCode::SEE_OTHER);
-    let done = v.post("/accounts/lea/delete", &[]).await;
+
+    // Deleting asks first, on a page of its own that names the account.
+    let list = v.get("/accounts").await;
+    assert!(list.body.contains("<form method=\"get\" action=\"/accounts/lea/delete\""), "{}", list.body);
+    let ask = v.get("/accounts/lea/delete").await;
+    assert_eq!(ask.status, StatusCode::OK);
+    assert!(ask.body.contains("Konto löschen: lea</h1>"), "{}", ask.body);
+    assert!(ask.body.contains("name=\"confirm\" value=\"yes\""), "{}", ask.body);
+    assert!(!ask.body.contains("id=\"delete-refused\""));
+    assert_eq!(v.get("/accounts/nobody/delete").await.status, StatusCode::NOT_FOUND);
+    assert_eq!(lea.sign_in("lea", "staple battery horse").await.status, StatusCode::SEE_OTHER);
+    assert_eq!(lea.get("/accounts/root/delete").await.status, StatusCode::FORBIDDEN, "administrators only");
+    // Sent without the box checked (or with anything else in it): refused, nothing deleted, and
+    // the page says why.
+    for fields in [&[][..], &[("confirm", "no")][..]] {
+        let unconfirmed = v.post("/accounts/lea/delete", fields).await;
+        assert_eq!(unconfirmed.status, StatusCode::UNPROCESSABLE_ENTITY);
+        assert!(unconfirmed.body.contains("id=\"delete-refused\""), "{}", unconfirmed.body);
+        assert!(unconfirmed.body.contains("Nichts ist gelöscht"), "{}", unconfirmed.body);
+        assert!(
+            unconfirmed.body.contains("Ein Konto wird nur gelöscht, wenn das Bestätigungsfeld angekreuzt ist."),
+            "{}",
+            unconfirmed.body
+        );
+        assert!(unconfirmed.body.contains("kern-fieldset--error"), "the box is marked: {}", unconfirmed.body);
+    }
+    assert!(v.get("/accounts").await.body.contains("<td class=\"kern-table__cell\">lea</td>"), "lea is still there");
+    assert_eq!(lea.get("/clients").await.status, StatusCode::OK, "and her session too");
+    // Confirmed, it is deleted.
+    let done = v.post("/accounts/lea/delete", &[("confirm", "yes")]).await;
     assert_eq!(done.location(), "/accounts?done=account-deleted");
-    let page = v.get("/accounts").await;
+    let page = v.get("/accounts?done=account-deleted").await;
+    assert!(page.body.contains("Das Konto ist gelöscht."));
     assert!(!page.body.contains("<td class=\"kern-table__cell\">lea</td>"));
+    assert_eq!(lea.get("/clients").await.status, StatusCode::SEE_OTHER, "her session ended");
+    assert_eq!(v.get("/accounts/lea/delete").await.status, StatusCode::NOT_FOUND);
+    // The last administrator is not deleted, confirmed or not.
+    let refused = v.post("/accounts/root/delete", &[("confirm", "yes")]).await;
+    assert_eq!(refused.status, StatusCode::CONFLICT);
+    assert!(refused.body.contains("id=\"change-refused\""), "{}", refused.body);
     // Without the page's token, nothing changes.
-    let forged = v.post_raw("/accounts/root/delete", &[], Some(&a.api)).await;
+    let forged = v.post_raw("/accounts/root/delete", &[("confirm", "yes")], Some(&a.api)).await;
     assert_eq!(forged.status, StatusCode::FORBIDDEN);
     f.stop().await;
 }

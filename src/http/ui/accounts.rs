@@ -1,6 +1,7 @@
 //! Accounts of the office, for administrators: the list, a new account (argon2id password), and
 //! per account disable, enable, delete and a new password (the same use cases as the API's).
-//! Administrators see no client data anywhere.
+//! Deleting asks first: its own page names the account, and the deletion is done only with its
+//! confirmation box checked. Administrators see no client data anywhere.
 
 use axum::Router;
 use axum::extract::{Path, State};
@@ -21,8 +22,16 @@ pub fn router() -> Router<UiState> {
         .route("/accounts", get(list).post(create))
         .route("/accounts/{name}/disable", post(disable))
         .route("/accounts/{name}/enable", post(enable))
-        .route("/accounts/{name}/delete", post(delete))
+        .route("/accounts/{name}/delete", get(confirm_delete).post(delete))
         .route("/accounts/{name}/password", post(password))
+}
+
+/// An account as the pages show it (no password hash).
+fn shown(a: &crate::domain::staff::Account) -> Value {
+    json!({
+        "name": a.name, "role": a.role.as_str(), "created_by": a.created_by,
+        "created_at": crate::domain::time::format_ts(a.created_at), "disabled_at": a.disabled_at.is_some(),
+    })
 }
 
 async fn view(s: &UiState, staff: &Staff, status: StatusCode, posted: Option<Value>, flash: Option<&str>) -> Response {
@@ -31,15 +40,7 @@ async fn view(s: &UiState, staff: &Staff, status: StatusCode, posted: Option<Val
         Err(e) => return error_page(s, Some(staff), staff.lang, e, "/"),
     };
     let t = staff.lang.texts();
-    let accounts: Vec<Value> = accounts
-        .iter()
-        .map(|a| {
-            json!({
-                "name": a.name, "role": a.role.as_str(), "created_by": a.created_by,
-                "created_at": crate::domain::time::format_ts(a.created_at), "disabled_at": a.disabled_at.is_some(),
-            })
-        })
-        .collect();
+    let accounts: Vec<Value> = accounts.iter().map(shown).collect();
     let roles: Vec<Value> = [Role::IntegrationManager, Role::TeamLead, Role::Administrator]
         .iter()
         .map(|r| json!({"value": r.as_str(), "label": t["roles"][r.as_str()]}))
@@ -109,7 +110,38 @@ async fn enable(State(s): State<UiState>, staff: Staff, Path(name): Path<String>
     changed(&s, &staff, &f, "account-enabled", result).await
 }
 
+/// The page that asks before an account is deleted: the account, what deleting it means, and
+/// the confirmation box; `refused` is the form sent without it.
+async fn delete_page(s: &UiState, staff: &Staff, name: &str, status: StatusCode, refused: Option<Value>) -> Response {
+    let accounts = match s.api.office.list_accounts(&staff.caller).await {
+        Ok(a) => a,
+        Err(e) => return error_page(s, Some(staff), staff.lang, e, "/accounts"),
+    };
+    let Some(a) = accounts.iter().find(|a| a.name == name) else {
+        return error_page(s, Some(staff), staff.lang, ServiceError::NotFound("account"), "/accounts");
+    };
+    let account = shown(a);
+    staff_page(
+        s,
+        staff,
+        "account_delete.html",
+        status,
+        json!({"nav": "accounts", "account": account, "posted": refused}),
+    )
+}
+
+async fn confirm_delete(State(s): State<UiState>, staff: Staff, Path(name): Path<String>) -> Response {
+    delete_page(&s, &staff, &name, StatusCode::OK, None).await
+}
+
+/// Deletes the account if the confirmation box was checked; without it nothing changes and the
+/// page that asks says why.
 async fn delete(State(s): State<UiState>, staff: Staff, Path(name): Path<String>, Form(f): Form) -> Response {
+    if f.get("confirm") != Some("yes") {
+        let message = &staff.lang.texts()["accounts"]["confirm_missing"];
+        let refused = json!({"field": "confirm", "message": message, "values": f.echo()});
+        return delete_page(&s, &staff, &name, StatusCode::UNPROCESSABLE_ENTITY, Some(refused)).await;
+    }
     let result = s.api.office.delete_account(&staff.caller, &name).await;
     changed(&s, &staff, &f, "account-deleted", result).await
 }

@@ -112,6 +112,7 @@ pub const TEMPLATES: &[(&str, &str)] = &[
     ("incoming.html", include_str!("../../../templates/ui/incoming.html")),
     ("audit.html", include_str!("../../../templates/ui/audit.html")),
     ("accounts.html", include_str!("../../../templates/ui/accounts.html")),
+    ("account_delete.html", include_str!("../../../templates/ui/account_delete.html")),
     ("statement.html", include_str!("../../../templates/ui/statement.html")),
     ("ledger.html", include_str!("../../../templates/ui/ledger.html")),
     ("error.html", include_str!("../../../templates/ui/error.html")),
