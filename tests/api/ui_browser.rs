@@ -3,13 +3,13 @@
 //! the new office, in a real headless Chromium, only by the keyboard (Tab, typing, Enter). On
 //! every page: axe-core finds no serious or critical violation, and every control is reached by
 //! Tab with a visible focus. A screenshot of each page is kept in `target/tmp/screenshots/`
-//! (the README shows three of them).
+//! (the README shows three of them). An administrator keeps the office's accounts the same way.
 
 use serde_json::json;
 use staffel::demo::Caseworker;
 
 use crate::harness::*;
-use crate::ui::{PASSWORD, account};
+use crate::ui::{PASSWORD, Visitor, account};
 use crate::webdriver::Browser;
 
 const STUTTGART: &str = "08111000";
@@ -201,6 +201,106 @@ async fn two_integration_managers_hand_a_client_over_by_keyboard_in_a_real_brows
     browser.wait_for("#client-list").await;
     assert_eq!(browser.execute("return document.documentElement.lang;", json!([])).await, "en");
     check(&browser, "clients-en").await;
+
+    browser.quit().await;
+    fed.stop().await;
+}
+
+/// The state column of an account's row on the Accounts page.
+async fn account_state(browser: &Browser, name: &str) -> String {
+    browser.text(&format!("#account-{name} td:nth-child(4)")).await
+}
+
+#[tokio::test]
+async fn an_administrator_keeps_the_accounts_by_keyboard_in_a_real_browser() {
+    let Some(browser) = Browser::start().await else { return };
+    browser.window(1280, 1000).await;
+    let fed = offices(&[STUTTGART]).start().await;
+    let a = &fed.offices[0];
+    let cw = Caseworker::new();
+    account(&cw, a, "root", "administrator", PASSWORD).await;
+    account(&cw, a, "anna", "integration-manager", PASSWORD).await;
+
+    sign_in(&browser, &a.api, "root").await;
+    browser.enter_on("a[href='/accounts']").await;
+    browser.wait_for("#account-list").await;
+    // Every control of a row names its account for a screen reader, not only "Sperren".
+    for name in ["anna", "root"] {
+        let named = |what: &str| format!("{what} (Konto {name})");
+        let control = |css: &str| format!("#account-{name} {css}");
+        assert_eq!(browser.accessible_name(&control("form[action$='/disable'] button")).await, named("Sperren"));
+        assert_eq!(browser.accessible_name(&control("form[action$='/delete'] button")).await, named("Löschen"));
+        assert_eq!(browser.accessible_name(&format!("#password-{name}")).await, named("Neues Passwort"));
+        assert_eq!(
+            browser.accessible_name(&control("form[action$='/password'] button")).await,
+            named("Passwort setzen")
+        );
+    }
+    check(&browser, "accounts").await;
+
+    // A new account, by the keyboard.
+    browser.type_by_keyboard("#account-name", "tara").await;
+    browser.choose("#account-role", "team-lead").await;
+    browser.type_by_keyboard("#account-password", PASSWORD).await;
+    browser.enter_on("form[action='/accounts'] button[type=submit]").await;
+    done(&browser, "account-created").await;
+    assert_eq!(browser.text(".kern-alert--success").await, "Das Konto ist angelegt.");
+    assert_eq!(account_state(&browser, "tara").await, "aktiv");
+    assert_eq!(browser.text("#account-tara td:nth-child(2)").await, "Teamleitung");
+
+    // Disabled, and enabled again.
+    browser.enter_on("form[action='/accounts/tara/disable'] button").await;
+    done(&browser, "account-disabled").await;
+    assert_eq!(browser.text(".kern-alert--success").await, "Das Konto ist gesperrt; seine Sitzungen sind beendet.");
+    assert_eq!(account_state(&browser, "tara").await, "gesperrt");
+    assert_eq!(browser.accessible_name("form[action='/accounts/tara/enable'] button").await, "Entsperren (Konto tara)");
+    assert_eq!(Visitor::new(&a.api).sign_in("tara", PASSWORD).await.status, reqwest::StatusCode::UNAUTHORIZED);
+    check(&browser, "accounts-disabled").await;
+    browser.enter_on("form[action='/accounts/tara/enable'] button").await;
+    done(&browser, "account-enabled").await;
+    assert_eq!(browser.text(".kern-alert--success").await, "Das Konto ist wieder aktiv.");
+    assert_eq!(account_state(&browser, "tara").await, "aktiv");
+
+    // A new password: the old one no longer signs in, the new one does.
+    browser.type_by_keyboard("#password-tara", "staple battery horse").await;
+    browser.enter_on("form[action='/accounts/tara/password'] button").await;
+    done(&browser, "account-password").await;
+    assert_eq!(
+        browser.text(".kern-alert--success").await,
+        "Das Konto hat ein neues Passwort; seine Sitzungen sind beendet."
+    );
+    assert_eq!(Visitor::new(&a.api).sign_in("tara", PASSWORD).await.status, reqwest::StatusCode::UNAUTHORIZED);
+    let tara = Visitor::new(&a.api).sign_in("tara", "staple battery horse").await;
+    assert_eq!(tara.status, reqwest::StatusCode::SEE_OTHER);
+
+    // Deleting asks first, on its own page; sent without the box checked, nothing goes.
+    browser.enter_on("form[action='/accounts/tara/delete'] button").await;
+    browser.wait_for("#delete-heading").await;
+    assert_eq!(browser.text("#delete-heading").await, "Konto löschen: tara");
+    check(&browser, "account-delete").await;
+    browser.enter_on("form[action='/accounts/tara/delete'] button[type=submit]").await;
+    browser.wait_for("#delete-refused").await;
+    assert!(browser.text("#delete-refused").await.contains("Nichts ist gelöscht"));
+    check(&browser, "account-delete-refused").await;
+    browser.enter_on("#delete-cancel").await;
+    browser.wait_for("#account-list").await;
+    assert_eq!(account_state(&browser, "tara").await, "aktiv", "still there");
+    // Confirmed: gone.
+    browser.enter_on("form[action='/accounts/tara/delete'] button").await;
+    browser.wait_for("#delete-heading").await;
+    browser.tab_to("#delete-confirm-1").await;
+    browser.keys("\u{E00D}").await;
+    assert!(browser.selected("#delete-confirm-1").await);
+    assert_eq!(browser.accessible_name("#delete-confirm-1").await, "Ich will endgültig löschen: das Konto tara");
+    browser.enter_on("form[action='/accounts/tara/delete'] button[type=submit]").await;
+    done(&browser, "account-deleted").await;
+    assert_eq!(browser.text(".kern-alert--success").await, "Das Konto ist gelöscht.");
+    assert!(!browser.exists("#account-tara").await);
+    assert!(browser.exists("#account-anna").await && browser.exists("#account-root").await);
+    assert_eq!(
+        Visitor::new(&a.api).sign_in("tara", "staple battery horse").await.status,
+        reqwest::StatusCode::UNAUTHORIZED
+    );
 
     browser.quit().await;
     fed.stop().await;

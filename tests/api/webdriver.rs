@@ -135,6 +135,13 @@ impl Browser {
         self.session(Method::GET, &format!("/element/{e}/text"), None).await.as_str().unwrap().to_owned()
     }
 
+    /// The accessible name of an element, as the browser gives it to a screen reader (its
+    /// label, visually hidden text included).
+    pub async fn accessible_name(&self, css: &str) -> String {
+        let e = self.find(css).await;
+        self.session(Method::GET, &format!("/element/{e}/computedlabel"), None).await.as_str().unwrap().to_owned()
+    }
+
     /// A computed CSS property of an element.
     pub async fn css(&self, css: &str, property: &str) -> String {
         let e = self.find(css).await;
