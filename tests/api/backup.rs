@@ -3,7 +3,8 @@
 //! restored files serving every write acknowledged before the backup began, its ledger verified;
 //! a damaged backup refused with nothing written; a restore that fails halfway into a prepared
 //! empty folder leaving it empty, and tried again; file modes; `staffel migrate` (with
-//! `--status`), `[database] migrate = "explicit"`, and a database newer than the binary refused.
+//! `--status`), `[database] migrate = "explicit"`, a database newer than the binary refused, and
+//! the PostgreSQL migration lock given back after a failed migration.
 
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
@@ -491,4 +492,46 @@ fn a_restore_that_fails_halfway_leaves_a_prepared_empty_folder_empty_and_can_be_
     assert_private(&to);
     let (ok, out, err) = staffel(&["ledger", "verify", "--config", s(&to.join("config.toml"))], "", &[]);
     assert!(ok && out.contains("Chain intact"), "{out}\n{err}");
+}
+
+/// A migration that fails (the database holds a table the first migration makes) gives the
+/// migration lock back: no session of the pool goes on holding it, and a second attempt on the
+/// same pool fails the same way instead of waiting for the lock for ever.
+#[tokio::test]
+async fn a_failed_postgres_migration_gives_the_lock_back() {
+    use sqlx::Connection as _;
+    let Some(server) = postgres_server() else { return };
+    let mut databases = PgDatabases::new(&server);
+    let url = databases.create().await;
+    let migrations = std::fs::read_dir(concat!(env!("CARGO_MANIFEST_DIR"), "/migrations/postgres")).unwrap();
+    let first =
+        migrations.map(|e| e.unwrap().path()).filter(|p| p.extension().is_some_and(|e| e == "sql")).min().unwrap();
+    let sql = std::fs::read_to_string(&first).unwrap();
+    let table = sql
+        .split("CREATE TABLE ")
+        .nth(1)
+        .and_then(|rest| rest.split_whitespace().next())
+        .expect("the first migration creates a table");
+    let mut conn = sqlx::PgConnection::connect(&url).await.unwrap();
+    sqlx::query(&format!("CREATE TABLE {table} (in_the_way INTEGER)")).execute(&mut conn).await.unwrap();
+
+    let store = staffel::storage::connect(&url, false).await.unwrap();
+    let failed = store.migrate(&|_| {}).await.unwrap_err();
+    assert!(failed.to_string().contains("already exists"), "{failed}");
+    let held: i64 = sqlx::query_scalar(
+        "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND granted AND pid <> pg_backend_pid() \
+         AND database = (SELECT oid FROM pg_database WHERE datname = current_database())",
+    )
+    .fetch_one(&mut conn)
+    .await
+    .unwrap();
+    assert_eq!(held, 0, "no session holds the migration lock after the failure");
+    for _ in 0..3 {
+        let again = tokio::time::timeout(std::time::Duration::from_secs(20), store.migrate(&|_| {}))
+            .await
+            .expect("a second attempt does not wait for a lock nobody gives back");
+        assert!(again.unwrap_err().to_string().contains("already exists"));
+    }
+    drop(store);
+    conn.close().await.unwrap();
 }
