@@ -5,12 +5,13 @@
 //! certificate and key if set), and `manifest.json`: the Staffel version, office, time, backend,
 //! schema version (the last migration applied) and each file's SHA-256.
 //!
-//! A restore checks every file against the manifest before it writes anything, refuses a backup
-//! of a schema newer than this binary's, writes into a new (or empty) folder and a database that
-//! does not exist yet (or an empty PostgreSQL database), and writes a config whose paths point
-//! to the restored files beside it and whose database URL names the restored database. The
-//! database is written last; a restore that fails removes what it wrote (see [`restore`]), so
-//! that it can be run again into the same folder and database.
+//! A restore reads only regular files of the backup (a symbolic link is refused: see
+//! [`storage::open_regular`]), checks every file against the manifest before it writes anything,
+//! refuses a backup of a schema newer than this binary's, writes into a new (or empty) folder and
+//! a database that does not exist yet (or an empty PostgreSQL database), and writes a config whose
+//! paths point to the restored files beside it and whose database URL names the restored
+//! database. The database is written last; a restore that fails removes what it wrote (see
+//! [`restore`]), so that it can be run again into the same folder and database.
 
 use std::path::{Path, PathBuf};
 
@@ -200,11 +201,19 @@ fn write_private(path: &Path, bytes: &[u8]) -> Result<()> {
     })
 }
 
-/// SHA-256 (hex) and length of a file, read in pieces.
+/// The whole of a regular file ([`storage::open_regular`]: a symbolic link is refused).
+fn read_regular(path: &Path) -> std::io::Result<Vec<u8>> {
+    use std::io::Read as _;
+    let mut bytes = Vec::new();
+    storage::open_regular(path)?.read_to_end(&mut bytes)?;
+    Ok(bytes)
+}
+
+/// SHA-256 (hex) and length of a regular file (a symbolic link is refused), read in pieces.
 fn digest_file(path: &Path) -> std::io::Result<(String, u64)> {
     use sha2::Digest as _;
     use std::io::Read as _;
-    let mut file = std::fs::File::open(path)?;
+    let mut file = storage::open_regular(path)?;
     let mut hasher = sha2::Sha256::new();
     let mut buffer = vec![0u8; 1 << 16];
     let mut total = 0u64;
@@ -309,7 +318,7 @@ async fn write_backup(
 /// Reads a backup's manifest and checks every file it lists against its length and SHA-256.
 pub fn verify(from: &Path) -> Result<Manifest> {
     let path = from.join(MANIFEST);
-    let text = std::fs::read(&path).map_err(|e| BackupError::Damaged(format!("{}: {e}", path.display())))?;
+    let text = read_regular(&path).map_err(|e| BackupError::Damaged(format!("{}: {e}", path.display())))?;
     let manifest: Manifest = serde_json::from_slice(&text)
         .map_err(|e| BackupError::Damaged(format!("{}: not a manifest: {e}", path.display())))?;
     if manifest.format != FORMAT {
@@ -342,7 +351,7 @@ pub fn verify(from: &Path) -> Result<Manifest> {
 /// writes is what was checked, the file the manifest names for its role (not one beside it).
 fn read_checked(from: &Path, file: &ManifestFile) -> Result<Vec<u8>> {
     let path = from.join(&file.name);
-    let bytes = std::fs::read(&path).map_err(io(&path))?;
+    let bytes = read_regular(&path).map_err(io(&path))?;
     if bytes.len() as u64 != file.bytes || crate::digest::sha256_hex(&bytes) != file.sha256 {
         return Err(BackupError::Damaged(format!("{} changed after it was checked", file.name)));
     }

@@ -1,7 +1,7 @@
 //! Backup, restore and migrations with the real binary: `staffel backup` of a running office
 //! under load (SQLite and PostgreSQL), `staffel restore` elsewhere, an office started on the
 //! restored files serving every write acknowledged before the backup began, its ledger verified;
-//! a damaged backup refused with nothing written; a restore that fails halfway into a prepared
+//! a damaged backup, and one with a symbolic link in it, refused with nothing written; a restore that fails halfway into a prepared
 //! empty folder leaving it empty, and tried again; file modes; `staffel migrate` (with
 //! `--status`), `[database] migrate = "explicit"`, a database newer than the binary refused, and
 //! the PostgreSQL migration lock given back after a failed migration.
@@ -534,4 +534,28 @@ async fn a_failed_postgres_migration_gives_the_lock_back() {
     }
     drop(store);
     conn.close().await.unwrap();
+}
+
+/// A backup folder others can write to must not make a restore (run as root, say) copy a file
+/// they cannot read: a key file replaced by a symbolic link, even to a file of the very content
+/// the manifest lists, is refused and nothing is written.
+#[cfg(unix)]
+#[test]
+fn a_symbolic_link_in_a_backup_is_refused_and_nothing_is_written() {
+    let work = tempfile::tempdir().unwrap();
+    let backup = fresh_backup(work.path());
+    let key = backup.join("signing.jwk");
+    let elsewhere = work.path().join("someone-elses-signing.jwk");
+    std::fs::rename(&key, &elsewhere).unwrap();
+    std::os::unix::fs::symlink(&elsewhere, &key).unwrap();
+    let to = work.path().join("restored");
+    let (ok, out, err) = staffel(&["restore", "--from", s(&backup), "--to", s(&to)], "", &[]);
+    assert!(!ok && err.contains("signing.jwk") && err.contains("not a regular file"), "{out}\n{err}");
+    assert!(!to.exists(), "nothing written");
+
+    // The same file in its place: restored.
+    std::fs::remove_file(&key).unwrap();
+    std::fs::rename(&elsewhere, &key).unwrap();
+    let (ok, out, err) = staffel(&["restore", "--from", s(&backup), "--to", s(&to)], "", &[]);
+    assert!(ok, "{out}\n{err}");
 }

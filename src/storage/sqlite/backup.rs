@@ -138,7 +138,7 @@ fn place(from: &Path, to: &Path) -> std::io::Result<u64> {
     new_private_file(&temporary)?;
     let result = (|| {
         let mut out = std::fs::OpenOptions::new().write(true).open(&temporary)?;
-        let bytes = std::io::copy(&mut std::fs::File::open(from)?, &mut out)?;
+        let bytes = std::io::copy(&mut crate::storage::open_regular(from)?, &mut out)?;
         out.flush()?;
         out.sync_all()?;
         std::fs::hard_link(&temporary, to)?;
