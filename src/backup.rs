@@ -5,10 +5,13 @@
 //! certificate and key if set), and `manifest.json`: the Staffel version, office, time, backend,
 //! schema version (the last migration applied) and each file's SHA-256.
 //!
-//! A restore checks every file against the manifest before it writes anything, refuses a backup
-//! of a schema newer than this binary's, writes into a new (or empty) folder and a database that
-//! does not exist yet (or an empty PostgreSQL database), and writes a config whose paths point
-//! to the restored files beside it and whose database URL names the restored database.
+//! A restore reads only regular files of the backup (a symbolic link is refused: see
+//! [`storage::open_regular`]), checks every file against the manifest before it writes anything,
+//! refuses a backup of a schema newer than this binary's, writes into a new (or empty) folder and
+//! a database that does not exist yet (or an empty PostgreSQL database), and writes a config whose
+//! paths point to the restored files beside it and whose database URL names the restored
+//! database. The database is written last; a restore that fails removes what it wrote (see
+//! [`restore`]), so that it can be run again into the same folder and database.
 
 use std::path::{Path, PathBuf};
 
@@ -124,29 +127,67 @@ fn backend_name(backend: Backend) -> &'static str {
     }
 }
 
-/// Creates `dir` (0700) if missing; refuses one that holds anything. Whether it was created.
-fn fresh_private_dir(dir: &Path) -> Result<bool> {
+/// How a folder to write into was come by.
+enum Fresh {
+    /// Made here, with the parents that were missing: these folders, outermost first.
+    Made(Vec<PathBuf>),
+    /// It was there, empty, with these permissions (now 0700).
+    Found(std::fs::Permissions),
+}
+
+/// Creates `dir` (0700) if missing; refuses one that holds anything, and makes an empty one 0700.
+fn fresh_private_dir(dir: &Path) -> Result<Fresh> {
     match std::fs::read_dir(dir) {
         Ok(mut entries) => {
             if entries.next().is_some() {
                 return Err(BackupError::NotEmpty(dir.to_owned()));
             }
+            let permissions = std::fs::metadata(dir).map_err(io(dir))?.permissions();
             #[cfg(unix)]
             {
                 use std::os::unix::fs::PermissionsExt as _;
                 std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700)).map_err(io(dir))?;
             }
-            Ok(false)
+            Ok(Fresh::Found(permissions))
         }
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-            storage::sqlite::create_private_dir(dir).map_err(io(dir))?;
-            Ok(true)
+            Ok(Fresh::Made(storage::sqlite::create_private_dirs(dir).map_err(io(dir))?))
         }
         Err(e) => Err(io(dir)(e)),
     }
 }
 
-/// Writes `bytes` to a new file `path` (0600); an existing file is an error.
+/// What a restore made on disk, so that a failed one takes back exactly that and nothing else.
+struct Made {
+    dir: PathBuf,
+    fresh: Fresh,
+    /// The files written, in order.
+    files: Vec<PathBuf>,
+}
+
+impl Made {
+    /// Removes the files written, newest first, then the folders made (each only if empty by
+    /// then: what someone else put there stays), or gives a folder that was there its permissions
+    /// back.
+    fn undo(self) {
+        for file in self.files.iter().rev() {
+            let _ = std::fs::remove_file(file);
+        }
+        match self.fresh {
+            Fresh::Made(dirs) => {
+                for dir in dirs.iter().rev() {
+                    let _ = std::fs::remove_dir(dir);
+                }
+            }
+            Fresh::Found(permissions) => {
+                let _ = std::fs::set_permissions(&self.dir, permissions);
+            }
+        }
+    }
+}
+
+/// Writes `bytes` to a new file `path` (0600); an existing file is an error. A file that could
+/// not be written whole is removed again.
 fn write_private(path: &Path, bytes: &[u8]) -> Result<()> {
     use std::io::Write as _;
     let mut options = std::fs::OpenOptions::new();
@@ -154,14 +195,25 @@ fn write_private(path: &Path, bytes: &[u8]) -> Result<()> {
     #[cfg(unix)]
     std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
     let mut file = options.open(path).map_err(io(path))?;
-    file.write_all(bytes).and_then(|()| file.sync_all()).map_err(io(path))
+    file.write_all(bytes).and_then(|()| file.sync_all()).map_err(|e| {
+        let _ = std::fs::remove_file(path);
+        io(path)(e)
+    })
 }
 
-/// SHA-256 (hex) and length of a file, read in pieces.
+/// The whole of a regular file ([`storage::open_regular`]: a symbolic link is refused).
+fn read_regular(path: &Path) -> std::io::Result<Vec<u8>> {
+    use std::io::Read as _;
+    let mut bytes = Vec::new();
+    storage::open_regular(path)?.read_to_end(&mut bytes)?;
+    Ok(bytes)
+}
+
+/// SHA-256 (hex) and length of a regular file (a symbolic link is refused), read in pieces.
 fn digest_file(path: &Path) -> std::io::Result<(String, u64)> {
     use sha2::Digest as _;
     use std::io::Read as _;
-    let mut file = std::fs::File::open(path)?;
+    let mut file = storage::open_regular(path)?;
     let mut hasher = sha2::Sha256::new();
     let mut buffer = vec![0u8; 1 << 16];
     let mut total = 0u64;
@@ -206,7 +258,7 @@ pub async fn create(
 ) -> Result<Manifest> {
     let config = Config::load(config_path)?;
     let backend = storage::backend_of(&config.database.url)?;
-    let created = fresh_private_dir(out)?;
+    let created = matches!(fresh_private_dir(out)?, Fresh::Made(_));
     let result = write_backup(&config, config_path, backend, out, now, progress).await;
     if result.is_err() {
         if created {
@@ -266,7 +318,7 @@ async fn write_backup(
 /// Reads a backup's manifest and checks every file it lists against its length and SHA-256.
 pub fn verify(from: &Path) -> Result<Manifest> {
     let path = from.join(MANIFEST);
-    let text = std::fs::read(&path).map_err(|e| BackupError::Damaged(format!("{}: {e}", path.display())))?;
+    let text = read_regular(&path).map_err(|e| BackupError::Damaged(format!("{}: {e}", path.display())))?;
     let manifest: Manifest = serde_json::from_slice(&text)
         .map_err(|e| BackupError::Damaged(format!("{}: not a manifest: {e}", path.display())))?;
     if manifest.format != FORMAT {
@@ -299,7 +351,7 @@ pub fn verify(from: &Path) -> Result<Manifest> {
 /// writes is what was checked, the file the manifest names for its role (not one beside it).
 fn read_checked(from: &Path, file: &ManifestFile) -> Result<Vec<u8>> {
     let path = from.join(&file.name);
-    let bytes = std::fs::read(&path).map_err(io(&path))?;
+    let bytes = read_regular(&path).map_err(io(&path))?;
     if bytes.len() as u64 != file.bytes || crate::digest::sha256_hex(&bytes) != file.sha256 {
         return Err(BackupError::Damaged(format!("{} changed after it was checked", file.name)));
     }
@@ -319,6 +371,12 @@ pub struct Restored {
 /// `staffel restore`: checks the backup in `from`, then writes its files into the new or empty
 /// folder `to` and its database into `database_url` (default: `to/staffel.sqlite` for a SQLite
 /// backup; a PostgreSQL backup needs the URL of an empty database).
+///
+/// The database comes last: a PostgreSQL restore cannot be taken back by removing a file, and
+/// `pg_restore` runs in one transaction, so it either fails having written nothing or is the last
+/// step. A restore that fails removes the files it wrote and the folders it made (a SQLite
+/// database it created and the folders made for it included), and gives a folder it found empty
+/// its permissions back; what was there before, and what someone else put there meanwhile, stays.
 pub async fn restore(
     from: &Path,
     to: &Path,
@@ -364,29 +422,31 @@ pub async fn restore(
         }
     };
     let restored_config = restored_config(&original_text, &manifest, &config_url, from)?;
-    let created = fresh_private_dir(to)?;
+    let mut made = Made { dir: to.to_owned(), fresh: fresh_private_dir(to)?, files: Vec::new() };
     let result = async {
-        let database = manifest.file(Role::Database).expect("verified");
-        storage::restore(&url, &from.join(&database.name), progress).await?;
         for file in manifest.files.iter().filter(|f| !matches!(f.role, Role::Database | Role::Config)) {
             let bytes = read_checked(from, file)?;
-            write_private(&to.join(file.role.file_name()), &bytes)?;
+            let path = to.join(file.role.file_name());
+            write_private(&path, &bytes)?;
+            made.files.push(path);
             progress(&format!("{} written", file.role.file_name()));
         }
         let config = to.join(CONFIG_NAME);
         write_private(&config, restored_config.as_bytes())?;
+        made.files.push(config.clone());
         Config::from_file(&config)?;
         progress(&format!("{CONFIG_NAME} written (paths point to the files beside it)"));
+        // Last (see above). A SQLite database that cannot be written leaves neither its file
+        // nor a folder made for it; a PostgreSQL database is left as it was (one transaction).
+        let database = manifest.file(Role::Database).expect("verified");
+        storage::restore(&url, &from.join(&database.name), progress).await?;
         Ok(config)
     }
     .await;
     match result {
         Ok(config) => Ok(Restored { manifest, config, database_url: url }),
         Err(e) => {
-            // Nothing that was there before is touched: only what this restore made goes.
-            if created {
-                let _ = std::fs::remove_dir_all(to);
-            }
+            made.undo();
             Err(e)
         }
     }

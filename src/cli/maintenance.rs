@@ -24,7 +24,8 @@ pub(crate) enum MaintenanceCommand {
     },
     /// Brings a backup back: checks every file against the manifest first (a damaged backup is
     /// refused, nothing written), then writes the files and a config whose paths point to them
-    /// into a new folder, and the database where it does not exist yet.
+    /// into a new folder, and last the database where it does not exist yet. A restore that
+    /// fails removes what it wrote.
     Restore {
         /// The backup folder (made by `staffel backup`).
         #[arg(long)]

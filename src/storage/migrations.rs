@@ -104,7 +104,8 @@ pub fn check_current(status: &[MigrationStatus]) -> Result<()> {
 }
 
 /// Applies the pending migrations in version order on one connection (holding the migration
-/// lock on PostgreSQL), calling `before` with each before it runs; what was applied.
+/// lock on PostgreSQL, given back when a migration fails too), calling `before` with each before
+/// it runs; what was applied.
 pub(crate) async fn apply<C: Migrate>(
     conn: &mut C,
     migrator: &Migrator,
@@ -121,6 +122,23 @@ pub(crate) async fn apply<C: Migrate>(
         return Ok(Vec::new());
     }
     conn.lock().await?;
+    let applied = apply_locked(conn, &pending, before).await;
+    // The lock is given back whatever happened: on PostgreSQL it is the session's, and the
+    // connection goes back to the pool still holding it otherwise, so that the next migration
+    // on another of the pool's connections waits for it for ever. The migration's error comes
+    // first; a failure to unlock is reported only after a success.
+    let unlocked = conn.unlock().await;
+    let done = applied?;
+    unlocked?;
+    Ok(done)
+}
+
+/// [`apply`] under the migration lock.
+async fn apply_locked<C: Migrate>(
+    conn: &mut C,
+    pending: &[&Migration],
+    before: &(dyn Fn(&MigrationStatus) + Send + Sync),
+) -> Result<Vec<MigrationStatus>> {
     conn.ensure_migrations_table().await?;
     // Another process may have applied some meanwhile: ask again under the lock.
     let now_applied: Vec<i64> = conn.list_applied_migrations().await?.into_iter().map(|m| m.version).collect();
@@ -138,7 +156,6 @@ pub(crate) async fn apply<C: Migrate>(
         conn.apply(m).await?;
         done.push(entry);
     }
-    conn.unlock().await?;
     Ok(done)
 }
 

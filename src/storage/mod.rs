@@ -360,6 +360,33 @@ pub async fn restore(url: &str, copy: &Path, progress: &(dyn Fn(&str) + Send + S
     }
 }
 
+/// Opens a file of a backup for reading only if it is a regular file, without following a
+/// symbolic link: another user who can write to a backup folder could otherwise make a restore
+/// run as root copy a file only root may read. The path is looked at without following a link,
+/// then opened, and the opened file must be the one looked at (on Unix the same device and
+/// inode), so that one swapped in between is refused too.
+pub fn open_regular(path: &Path) -> std::io::Result<std::fs::File> {
+    let refused =
+        || std::io::Error::new(std::io::ErrorKind::InvalidInput, "not a regular file (a symbolic link, say): refused");
+    let seen = std::fs::symlink_metadata(path)?;
+    if !seen.file_type().is_file() {
+        return Err(refused());
+    }
+    let file = std::fs::File::open(path)?;
+    let opened = file.metadata()?;
+    if !opened.is_file() {
+        return Err(refused());
+    }
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::MetadataExt as _;
+        if (opened.dev(), opened.ino()) != (seen.dev(), seen.ino()) {
+            return Err(std::io::Error::other("replaced while it was opened: refused"));
+        }
+    }
+    Ok(file)
+}
+
 /// The backend a URL names.
 pub fn backend_of(url: &str) -> Result<Backend> {
     if url.starts_with("sqlite:") {

@@ -5,6 +5,8 @@
 //! (libpq understands `sslmode`, `sslrootcert` and the like); a password of the URL goes into
 //! their environment as `PGPASSWORD`, which only this user can read, never onto their command
 //! line, which every user of the machine sees in the process list. `~/.pgpass` works as well.
+//! `pg_restore` reads the dump from its standard input, a file opened here that must be a regular
+//! file (a symbolic link is refused: [`crate::storage::open_regular`]).
 
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
@@ -26,7 +28,7 @@ pub(crate) async fn dump(url: &str, dir: &Path, progress: &(dyn Fn(&str) + Send 
     let mut command = tokio::process::Command::new("pg_dump");
     command.arg("--format=custom").arg("--no-password").arg("--file").arg(&file);
     connect_to(&mut command, url);
-    run("pg_dump", command, StorageError::Backup).await?;
+    run("pg_dump", command, Stdio::null(), StorageError::Backup).await?;
     set_private(&file).map_err(|e| StorageError::Backup(format!("{}: {e}", file.display())))?;
     let bytes = std::fs::metadata(&file).map(|m| m.len()).unwrap_or(0);
     progress(&format!("pg_dump done: {bytes} bytes"));
@@ -37,6 +39,8 @@ pub(crate) async fn dump(url: &str, dir: &Path, progress: &(dyn Fn(&str) + Send 
 /// privileges taken over from the dump: the URL's role owns what is made), in one transaction.
 /// The database must exist and hold no tables.
 pub async fn restore(url: &str, copy: &Path, progress: &(dyn Fn(&str) + Send + Sync)) -> Result<()> {
+    let dump =
+        crate::storage::open_regular(copy).map_err(|e| StorageError::Restore(format!("{}: {e}", copy.display())))?;
     let mut conn = sqlx::PgConnection::connect(url).await?;
     let tables: i64 = sqlx::query_scalar(
         "SELECT count(*) FROM pg_catalog.pg_tables WHERE schemaname NOT IN ('pg_catalog', 'information_schema')",
@@ -53,8 +57,7 @@ pub async fn restore(url: &str, copy: &Path, progress: &(dyn Fn(&str) + Send + S
     let mut command = tokio::process::Command::new("pg_restore");
     command.args(["--no-owner", "--no-privileges", "--exit-on-error", "--single-transaction", "--no-password"]);
     connect_to(&mut command, url);
-    command.arg(copy);
-    run("pg_restore", command, StorageError::Restore).await?;
+    run("pg_restore", command, Stdio::from(dump), StorageError::Restore).await?;
     progress("pg_restore done");
     Ok(())
 }
@@ -110,9 +113,14 @@ fn percent_decoded(s: &str) -> String {
     String::from_utf8_lossy(&out).into_owned()
 }
 
-/// Runs a PostgreSQL client tool; its standard error in the error if it fails.
-async fn run(tool: &str, mut command: tokio::process::Command, error: fn(String) -> StorageError) -> Result<()> {
-    command.stdin(Stdio::null()).stdout(Stdio::null()).stderr(Stdio::piped());
+/// Runs a PostgreSQL client tool with `stdin`; its standard error in the error if it fails.
+async fn run(
+    tool: &str,
+    mut command: tokio::process::Command,
+    stdin: Stdio,
+    error: fn(String) -> StorageError,
+) -> Result<()> {
+    command.stdin(stdin).stdout(Stdio::null()).stderr(Stdio::piped());
     let output = match command.output().await {
         Ok(output) => output,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {

@@ -3,7 +3,8 @@
 //! mode the office goes on writing meanwhile, and the copy is the database exactly as it was
 //! when that transaction began, every commit before it included. The copy is one file in
 //! rollback-journal mode (no write-ahead log beside it), checked with `PRAGMA quick_check`.
-//! A restore writes it under a temporary name and links it into place only if nothing is there.
+//! A restore writes it under a temporary name and links it into place only if nothing is there;
+//! if it fails, neither the file nor a folder it made for it stays.
 
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
@@ -12,7 +13,7 @@ use std::time::Duration;
 
 use sqlx::sqlite::SqliteConnectOptions;
 
-use super::{create_private_dir, create_private_file};
+use super::{create_private_dirs, create_private_file};
 use crate::storage::{DatabaseCopy, Result, StorageError};
 
 /// The name of the copy in a backup folder.
@@ -104,14 +105,28 @@ pub async fn restore(url: &str, copy: &Path, progress: &(dyn Fn(&str) + Send + S
             )));
         }
     }
-    if let Some(parent) = target.parent().filter(|p| !p.as_os_str().is_empty() && !p.exists()) {
-        create_private_dir(parent).map_err(|e| StorageError::Restore(format!("{}: {e}", parent.display())))?;
-    }
+    let made = match target.parent() {
+        Some(parent) if !parent.as_os_str().is_empty() => {
+            create_private_dirs(parent).map_err(|e| StorageError::Restore(format!("{}: {e}", parent.display())))?
+        }
+        _ => Vec::new(),
+    };
     let (from, to) = (copy.to_owned(), target.clone());
-    let bytes = tokio::task::spawn_blocking(move || place(&from, &to))
+    let placed = tokio::task::spawn_blocking(move || place(&from, &to))
         .await
-        .map_err(|e| StorageError::Restore(format!("the copying thread ended: {e}")))?
-        .map_err(|e| StorageError::Restore(format!("{}: {e}", target.display())))?;
+        .map_err(|e| StorageError::Restore(format!("the copying thread ended: {e}")))
+        .and_then(|placed| placed.map_err(|e| StorageError::Restore(format!("{}: {e}", target.display()))));
+    let bytes = match placed {
+        Ok(bytes) => bytes,
+        Err(e) => {
+            // The database file is linked into place last, so it is not there; the folders
+            // made for it go again.
+            for dir in made.iter().rev() {
+                let _ = std::fs::remove_dir(dir);
+            }
+            return Err(e);
+        }
+    };
     progress(&format!("database written: {} ({bytes} bytes)", target.display()));
     Ok(())
 }
@@ -123,7 +138,7 @@ fn place(from: &Path, to: &Path) -> std::io::Result<u64> {
     new_private_file(&temporary)?;
     let result = (|| {
         let mut out = std::fs::OpenOptions::new().write(true).open(&temporary)?;
-        let bytes = std::io::copy(&mut std::fs::File::open(from)?, &mut out)?;
+        let bytes = std::io::copy(&mut crate::storage::open_regular(from)?, &mut out)?;
         out.flush()?;
         out.sync_all()?;
         std::fs::hard_link(&temporary, to)?;

@@ -107,6 +107,30 @@ pub(crate) fn create_private_dir(dir: &std::path::Path) -> std::io::Result<()> {
     builder.create(dir)
 }
 
+/// Creates `dir` and those of its parents that are missing, each only its owner may enter (0700
+/// on Unix); the folders made, outermost first. If one cannot be made, those made before it are
+/// removed again.
+pub(crate) fn create_private_dirs(dir: &std::path::Path) -> std::io::Result<Vec<std::path::PathBuf>> {
+    let mut missing: Vec<std::path::PathBuf> = dir
+        .ancestors()
+        .take_while(|d| !d.as_os_str().is_empty() && std::fs::symlink_metadata(d).is_err())
+        .map(|d| d.to_owned())
+        .collect();
+    missing.reverse();
+    let mut builder = std::fs::DirBuilder::new();
+    #[cfg(unix)]
+    std::os::unix::fs::DirBuilderExt::mode(&mut builder, 0o700);
+    for (made, d) in missing.iter().enumerate() {
+        if let Err(e) = builder.create(d) {
+            for d in missing[..made].iter().rev() {
+                let _ = std::fs::remove_dir(d);
+            }
+            return Err(e);
+        }
+    }
+    Ok(missing)
+}
+
 /// Creates an empty file only its owner can read and write (0600 on Unix); SQLite fills it.
 pub(crate) fn create_private_file(file: &std::path::Path) -> std::io::Result<()> {
     let mut options = std::fs::OpenOptions::new();
