@@ -25,13 +25,37 @@ const NOT_INHERITED: [&str; 6] = [
     "STAFFEL_LOG_FORMAT",
 ];
 
+/// Removes [`NOT_INHERITED`] from the environment `command` will run with: a program a test
+/// runs beside `staffel` (e.g. `openssl` issuing a certificate `staffel` then checks) must run on
+/// the same, real clock.
+pub fn on_the_real_clock(command: &mut Command) -> &mut Command {
+    for name in NOT_INHERITED {
+        command.env_remove(name);
+    }
+    command
+}
+
+/// The office's today (German date) at the caseworker listener `api` (`http://127.0.0.1:PORT`),
+/// from its `/healthz` answer (see [`today_in`]).
+pub async fn office_today(api: &str) -> chrono::NaiveDate {
+    let http = reqwest::Client::builder().no_proxy().build().unwrap();
+    today_in(http.get(format!("{api}/healthz")).send().await.unwrap().headers())
+}
+
+/// The office's today (German date) from the `Date` header of one of its answers: a spawned
+/// `staffel` runs on the real clock, the test process maybe on a faked one (CI runs the tests
+/// 400 days ahead), so a date the office checks against its today must be taken from its side.
+pub fn today_in(headers: &reqwest::header::HeaderMap) -> chrono::NaiveDate {
+    let date = headers.get(reqwest::header::DATE).expect("the office's answer has a Date header");
+    let date = chrono::DateTime::parse_from_rfc2822(date.to_str().unwrap()).unwrap();
+    staffel::domain::time::german_date(date.with_timezone(&chrono::Utc))
+}
+
 /// `staffel` with `args`, its environment cleaned of [`NOT_INHERITED`], then `env` added.
 fn command(args: &[&str], env: &[(&str, &str)]) -> Command {
     let mut command = Command::new(env!("CARGO_BIN_EXE_staffel"));
     command.args(args);
-    for name in NOT_INHERITED {
-        command.env_remove(name);
-    }
+    on_the_real_clock(&mut command);
     for (k, v) in env {
         command.env(k, v);
     }
