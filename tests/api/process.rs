@@ -15,14 +15,16 @@ use staffel::dev_pki as dev;
 use crate::harness::{STUTTGART, certs};
 
 /// The environment of the test run a spawned `staffel` must not inherit: a faked clock, and
-/// overrides of the config that belong to the test that sets them.
-const NOT_INHERITED: [&str; 6] = [
+/// overrides of the config (and a database password) that belong to the test that sets them.
+const NOT_INHERITED: [&str; 8] = [
     "LD_PRELOAD",
     "FAKETIME",
     "STAFFEL_DATABASE_URL",
+    "STAFFEL_RESTORE_DATABASE_URL",
     "STAFFEL_API_LISTEN",
     "STAFFEL_FEDERATION_LISTEN",
     "STAFFEL_LOG_FORMAT",
+    "PGPASSWORD",
 ];
 
 /// Removes [`NOT_INHERITED`] from the environment `command` will run with: a program a test
@@ -69,9 +71,18 @@ pub fn staffel(args: &[&str], stdin: &str, env: &[(&str, &str)]) -> (bool, Strin
     let mut command = command(args, env);
     command.stdin(Stdio::piped()).stdout(Stdio::piped()).stderr(Stdio::piped());
     let mut child = command.spawn().unwrap();
-    child.stdin.take().unwrap().write_all(stdin.as_bytes()).unwrap();
+    written(child.stdin.take().unwrap().write_all(stdin.as_bytes()));
     let out = child.wait_with_output().unwrap();
     (out.status.success(), String::from_utf8(out.stdout).unwrap(), String::from_utf8(out.stderr).unwrap())
+}
+
+/// Checks the writing of a child's standard input: a child that exits before reading it (a refused
+/// argument, a command that reads nothing) closes the pipe, which is no failure of the test's.
+fn written(result: std::io::Result<()>) {
+    match result {
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => {}
+        other => other.unwrap(),
+    }
 }
 
 /// [`staffel`] without blocking the runtime (for a test whose offices run in it meanwhile).
@@ -81,7 +92,7 @@ pub async fn staffel_async(args: &[&str], stdin: &str, env: &[(&str, &str)]) -> 
     command.stdin(Stdio::piped()).stdout(Stdio::piped()).stderr(Stdio::piped());
     let mut child = command.spawn().unwrap();
     let mut input = child.stdin.take().unwrap();
-    input.write_all(stdin.as_bytes()).await.unwrap();
+    written(input.write_all(stdin.as_bytes()).await);
     drop(input);
     let out = child.wait_with_output().await.unwrap();
     (out.status.success(), String::from_utf8(out.stdout).unwrap(), String::from_utf8(out.stderr).unwrap())
@@ -190,4 +201,21 @@ pub fn api_address(line: &str) -> String {
         .find(|w| w.contains("127.0.0.1:"))
         .map(|w| w.trim_start_matches("api=").trim_start_matches("api\":").to_owned())
         .unwrap_or_else(|| panic!("{line}"))
+}
+
+#[test]
+fn a_child_that_exits_before_reading_its_input_is_no_failure_of_the_runner() {
+    // More input than a pipe holds: the write still goes on when the refused command has exited.
+    let input = "x".repeat(1 << 20);
+    let (ok, _, err) = staffel(&["--no-such-flag"], &input, &[]);
+    assert!(!ok);
+    assert!(err.contains("--no-such-flag"), "{err}");
+}
+
+#[tokio::test]
+async fn a_child_that_exits_before_reading_its_input_is_no_failure_of_the_async_runner() {
+    let input = "x".repeat(1 << 20);
+    let (ok, _, err) = staffel_async(&["--no-such-flag"], &input, &[]).await;
+    assert!(!ok);
+    assert!(err.contains("--no-such-flag"), "{err}");
 }
