@@ -67,8 +67,19 @@ fn command(args: &[&str], env: &[(&str, &str)]) -> Command {
 /// Runs `staffel` with `args`, `stdin` as its standard input and `env` added to its environment;
 /// (exit success, stdout, stderr).
 pub fn staffel(args: &[&str], stdin: &str, env: &[(&str, &str)]) -> (bool, String, String) {
-    use std::io::Write as _;
+    run(command(args, env), stdin)
+}
+
+/// [`staffel`] with `dir` as its working folder.
+pub fn staffel_in(dir: &Path, args: &[&str], stdin: &str, env: &[(&str, &str)]) -> (bool, String, String) {
     let mut command = command(args, env);
+    command.current_dir(dir);
+    run(command, stdin)
+}
+
+/// Runs `command` with `stdin`; (exit success, stdout, stderr).
+fn run(mut command: Command, stdin: &str) -> (bool, String, String) {
+    use std::io::Write as _;
     command.stdin(Stdio::piped()).stdout(Stdio::piped()).stderr(Stdio::piped());
     let mut child = command.spawn().unwrap();
     written(child.stdin.take().unwrap().write_all(stdin.as_bytes()));
