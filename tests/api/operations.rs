@@ -165,3 +165,47 @@ async fn plain_http_beyond_loopback_is_warned_of_unless_a_tls_proxy_is_named() {
     let seen = start("trusted_proxies = [\"127.0.0.1\"]");
     assert!(seen.iter().all(|l| !l.contains(warning)), "{seen:#?}");
 }
+
+#[test]
+fn every_file_and_folder_option_has_a_help_line() {
+    let commands: [&[&str]; 15] = [
+        &["serve"],
+        &["backup"],
+        &["restore"],
+        &["migrate"],
+        &["erase-expired"],
+        &["ledger", "verify"],
+        &["dev-certs"],
+        &["demo"],
+        &["keys", "signing-key"],
+        &["keys", "csr"],
+        &["keys", "check"],
+        &["admin", "create-account"],
+        &["admin", "list-accounts"],
+        &["admin", "disable-account"],
+        &["admin", "reset-password"],
+    ];
+    for command in commands {
+        let args: Vec<&str> = command.iter().copied().chain(["--help"]).collect();
+        let (ok, out, err) = staffel(&args, "", &[]);
+        assert!(ok, "{args:?}: {err}");
+        let lines: Vec<&str> = out.lines().collect();
+        let mut options = 0;
+        for (at, line) in lines.iter().enumerate().filter(|(_, l)| l.trim_start().starts_with("--")) {
+            let Some((_, after)) =
+                ["--config <CONFIG>", "--out <OUT>", "--certs <CERTS>", "--from <FROM>", "--to <TO>"]
+                    .iter()
+                    .find_map(|flag| line.split_once(flag))
+            else {
+                continue;
+            };
+            options += 1;
+            // Short help on the same line, or long help on the next (`--help` of a command with
+            // paragraphs puts it there).
+            let next = lines.get(at + 1).map_or("", |l| l.trim());
+            let said = !after.trim().is_empty() || (!next.is_empty() && !next.starts_with('-'));
+            assert!(said, "{args:?}: {line:?} has no help line:\n{out}");
+        }
+        assert!(options > 0, "{args:?}:\n{out}");
+    }
+}
