@@ -538,5 +538,9 @@ async fn the_operators_guide_followed_as_written_gives_a_running_office_its_acco
 
     // Section 10: the daily erasure runs on the office (nothing has expired).
     let erase = m.first(10, &["erase-expired"], &config);
-    run(&erase, "");
+    let erased = run(&erase, "");
+    assert!(
+        erased.lines().any(|l| l == "Done: 0 client record(s) and 0 received handover(s) never taken over erased."),
+        "{erased}"
+    );
 }

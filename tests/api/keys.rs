@@ -224,26 +224,51 @@ fn mannheim(root: &Path, ca: &TestCa) -> Made {
     // Refused before anything is written: a development key id, a plain-HTTP URL, no host.
     let elsewhere = root.join("refused");
     let e = elsewhere.to_str().unwrap();
-    for args in [
-        vec![
-            "keys",
-            "signing-key",
-            "--office",
-            MANNHEIM,
-            "--name",
-            "M",
-            "--federation-url",
-            "https://x",
-            "--kid",
-            "dev-1",
-            "--out",
-            e,
-        ],
-        vec!["keys", "signing-key", "--office", MANNHEIM, "--name", "M", "--federation-url", "http://x", "--out", e],
-        vec!["keys", "csr", "--office", MANNHEIM, "--host", "not a host", "--out", e],
-        vec!["keys", "csr", "--office", "99999999", "--host", "x.example", "--out", e],
+    // Each for its own reason (an argument the command line does not take would fail too).
+    for (args, why) in [
+        (
+            vec![
+                "keys",
+                "signing-key",
+                "--office",
+                MANNHEIM,
+                "--name",
+                "M",
+                "--federation-url",
+                "https://x",
+                "--kid",
+                "dev-1",
+                "--out",
+                e,
+            ],
+            "key id \"dev-1\": ids starting with \"dev-\" mark development keys",
+        ),
+        (
+            vec![
+                "keys",
+                "signing-key",
+                "--office",
+                MANNHEIM,
+                "--name",
+                "M",
+                "--federation-url",
+                "http://x",
+                "--out",
+                e,
+            ],
+            "the federation URL must be an https:// URL",
+        ),
+        (
+            vec!["keys", "csr", "--office", MANNHEIM, "--host", "not a host", "--out", e],
+            "\"not a host\" is neither a DNS name nor an IP address",
+        ),
+        (
+            vec!["keys", "csr", "--office", "99999999", "--host", "x.example", "--out", e],
+            "invalid value '99999999' for '--office <OFFICE>': an office id is an 8-digit",
+        ),
     ] {
-        assert!(!staffel(&args, "", &[]).0, "{args:?}");
+        let (ok, _, err) = staffel(&args, "", &[]);
+        assert!(!ok && err.contains(why), "{args:?}: {err}");
     }
     assert!(!elsewhere.exists());
 
