@@ -418,7 +418,11 @@ pub async fn restore(
                     manifest.backend
                 )));
             }
-            (url.to_owned(), url.to_owned())
+            // A relative SQLite path means the working folder's, here and in the restored config
+            // (where it would mean the config's folder).
+            let here = std::env::current_dir().map_err(io(Path::new(".")))?;
+            let url = crate::config::resolve_sqlite_url(url, &here);
+            (url.clone(), url)
         }
     };
     let restored_config = restored_config(&original_text, &manifest, &config_url, from)?;

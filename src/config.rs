@@ -304,7 +304,7 @@ impl Config {
 }
 
 /// `sqlite:relative/path` becomes `sqlite:BASE/relative/path`; other URLs stay as they are.
-fn resolve_sqlite_url(url: &str, base: &Path) -> String {
+pub(crate) fn resolve_sqlite_url(url: &str, base: &Path) -> String {
     let Some(rest) = url.strip_prefix("sqlite:") else {
         return url.to_owned();
     };

@@ -259,10 +259,13 @@ impl Server {
         let accounts = Arc::new(Accounts::new(
             config.api.managers.iter().map(|m| (m.token_sha256.clone(), m.account.clone(), m.role)),
         ));
-        if api_tls.is_none() && !listeners.api.local_addr()?.ip().is_loopback() {
+        // Beyond loopback over plain HTTP is what a TLS proxy in front needs (the container image
+        // listens so): no warning where the config names that proxy (`[api] trusted_proxies`).
+        if api_tls.is_none() && config.api.trusted_proxies.is_empty() && !listeners.api.local_addr()?.ip().is_loopback()
+        {
             tracing::warn!(
                 "the caseworker API listens beyond loopback over plain HTTP; put a TLS proxy in front of it \
-                 or configure api.tls_cert and api.tls_key"
+                 (and name it in api.trusted_proxies) or configure api.tls_cert and api.tls_key"
             );
         }
         if let Some(name) = office.accounts_named_twice().await?.into_iter().next() {

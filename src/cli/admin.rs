@@ -11,7 +11,8 @@ use super::{first_line_of_stdin, init_tracing, office_of};
 #[derive(Subcommand)]
 pub(crate) enum AdminCommand {
     /// Prints the SHA-256 of an API token read from the first line of standard input (its line
-    /// ending is not part of it), as `token_sha256` for `[[api.managers]]`.
+    /// ending is not part of it), as `token_sha256` for `[[api.managers]]` or, of the scrape
+    /// token, for `[metrics]`.
     HashToken,
     /// Creates an account in the office's database, its password read from the first line of
     /// standard input (at least 12 characters; the line ending is not part of it). A name an

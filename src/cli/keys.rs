@@ -26,9 +26,11 @@ pub(crate) enum KeysCommand {
     /// Generates the office's message signing key and its directory entry.
     ///
     /// The key (ES256, P-256) is written as a private JWK to <OUT>/signing.jwk, readable by this
-    /// user only (a folder it makes is 0700; an existing file is never overwritten); the
-    /// office's directory entry, with the public key only, to <OUT>/directory-entry.json and
-    /// standard output, for the directory's maintainer.
+    /// user only (a folder it makes is 0700); the office's directory entry, with the public key
+    /// only, to <OUT>/directory-entry.json and standard output, for the directory's maintainer.
+    /// The key file is never overwritten: a second run into a folder that has one is refused and
+    /// writes nothing (directory-entry.json stays as it is too; one without its key beside it is
+    /// replaced).
     SigningKey {
         /// The office id (8-digit AGS).
         #[arg(long)]
@@ -50,10 +52,12 @@ pub(crate) enum KeysCommand {
     /// Generates the office's TLS key and a certificate signing request for the federation CA.
     ///
     /// The key (ECDSA P-256) is written to <OUT>/tls.key, readable by this user only (a folder it
-    /// makes is 0700; an existing file is never overwritten); the request (PKCS#10, PEM) to
-    /// <OUT>/tls.csr. It asks for what the protocol requires: the office's URI SAN, a DNS or IP
-    /// SAN per host, extended key usages serverAuth and clientAuth, key usage digitalSignature.
-    /// Prints what the CA must put into the certificate.
+    /// makes is 0700); the request (PKCS#10, PEM) to <OUT>/tls.csr. It asks for what the protocol
+    /// requires: the office's URI SAN, a DNS or IP SAN per host, extended key usages serverAuth
+    /// and clientAuth, key usage digitalSignature. Prints what the CA must put into the
+    /// certificate. The key file is never overwritten: a second run into a folder that has one is
+    /// refused and writes nothing (tls.csr stays as it is too; one without its key beside it is
+    /// replaced).
     Csr {
         /// The office id (8-digit AGS).
         #[arg(long)]

@@ -16,6 +16,7 @@ pub(crate) enum MaintenanceCommand {
     /// (SQLite's online backup API, or pg_dump --format=custom), the config and every key,
     /// certificate and directory file it points to, and manifest.json with their SHA-256.
     Backup {
+        /// The office's config file (STAFFEL_DATABASE_URL overrides its database).
         #[arg(long)]
         config: PathBuf,
         /// A folder that does not exist yet (or is empty).
@@ -34,7 +35,9 @@ pub(crate) enum MaintenanceCommand {
         #[arg(long)]
         to: PathBuf,
         /// Where the database goes: a sqlite: URL of a file that does not exist yet (default:
-        /// staffel.sqlite in --to), or for a PostgreSQL backup (required) the postgres:// URL of
+        /// staffel.sqlite in --to; a relative path is taken from the working folder, and the
+        /// restored config gets it made absolute), or for a PostgreSQL backup (required) the
+        /// postgres:// URL of
         /// an empty database. A URL with a password is better given in the environment, where
         /// the machine's other users cannot read it in the process list.
         #[arg(long, env = "STAFFEL_RESTORE_DATABASE_URL", hide_env_values = true)]
@@ -43,6 +46,7 @@ pub(crate) enum MaintenanceCommand {
     /// Applies the configured database's pending schema migrations, printing each; with
     /// --status only lists every migration and where it stands.
     Migrate {
+        /// The office's config file (STAFFEL_DATABASE_URL overrides its database).
         #[arg(long)]
         config: PathBuf,
         /// List, apply nothing. Exits 1 if the database cannot be run by this binary (newer than

@@ -37,6 +37,7 @@ enum Command {
     /// (Re)generate the development PKI: CA, three offices' TLS and signing keys, configs,
     /// directory. For development only.
     DevCerts {
+        /// The folder to write to (made if missing; files of an earlier run are replaced).
         #[arg(long, default_value = "certs-dev")]
         out: PathBuf,
     },
@@ -47,19 +48,24 @@ enum Command {
         command: LedgerCommand,
     },
     /// Erase the personal data of every client whose case ended here longer ago than
-    /// `privacy.retention_days`; the ledger keeps an `erased` entry for each. Run it daily.
+    /// `privacy.retention_days`, and every received handover never taken over (declined, or
+    /// withdrawn before a decision) received longer ago than that; the ledger keeps an `erased`
+    /// entry for each client. Run it daily.
     EraseExpired {
+        /// The office's config file (STAFFEL_DATABASE_URL overrides its database).
         #[arg(long)]
         config: PathBuf,
     },
     /// Accounts from the command line: the first administrator; list, disable, enable and delete
-    /// accounts, give one a new password; the digest of an API token for the config.
+    /// accounts, give one a new password; the digest of an API token or a scrape token for the
+    /// config.
     Admin {
         #[command(subcommand)]
         command: admin::AdminCommand,
     },
     /// An office's own keys: its signing key and directory entry, its TLS key and certificate
-    /// signing request, and a check of its key material without starting.
+    /// signing request, and a check of its key material without starting. A key file is never
+    /// overwritten: a second run into the same folder is refused and writes nothing.
     Keys {
         #[command(subcommand)]
         command: keys::KeysCommand,
@@ -70,6 +76,7 @@ enum Command {
     /// Two offices on loopback perform one whole handover; exits 0 only if both end with the
     /// same last day.
     Demo {
+        /// The development PKI to run the two offices with (made by `staffel dev-certs`).
         #[arg(long, default_value = "certs-dev")]
         certs: PathBuf,
         /// Run both offices on PostgreSQL: a server URL (e.g.
@@ -88,6 +95,7 @@ enum Command {
 enum LedgerCommand {
     /// Recompute every entry's hash and link.
     Verify {
+        /// The office's config file (STAFFEL_DATABASE_URL overrides its database).
         #[arg(long)]
         config: PathBuf,
         /// Also ask every other office in the directory which heads of this ledger it holds.

@@ -106,8 +106,9 @@ pub fn readable_by_others(path: &Path) -> bool {
         use std::os::unix::fs::{MetadataExt as _, PermissionsExt as _};
         let Ok(m) = std::fs::metadata(path) else { return false };
         let mode = m.permissions().mode();
-        // /proc/self belongs to this process's effective user and group.
-        let own_group = std::fs::metadata("/proc/self").ok().map(|p| p.gid());
+        // The effective group from /proc/self/status (the owner of /proc/self is root:root for
+        // a process that is not dumpable, e.g. one that changed its user).
+        let own_group = std::fs::read_to_string("/proc/self/status").ok().as_deref().and_then(effective_gid);
         mode & 0o007 != 0 || (mode & 0o070 != 0 && own_group != Some(m.gid()))
     }
     #[cfg(not(unix))]
@@ -115,6 +116,14 @@ pub fn readable_by_others(path: &Path) -> bool {
         let _ = path;
         false
     }
+}
+
+/// The effective group id in the text of `/proc/<pid>/status`: the second number of its `Gid:`
+/// line (real, effective, saved set, file system).
+#[cfg(unix)]
+fn effective_gid(status: &str) -> Option<u32> {
+    let line = status.lines().find_map(|l| l.strip_prefix("Gid:"))?;
+    line.split_whitespace().nth(1)?.parse().ok()
 }
 
 #[cfg(all(test, unix))]
@@ -138,5 +147,32 @@ mod mode_tests {
         assert!(!readable_by_others(&key));
         std::fs::set_permissions(&key, std::fs::Permissions::from_mode(0o644)).unwrap();
         assert!(readable_by_others(&key));
+
+        // A file of another group that group may read (only root may give a file to any group).
+        std::fs::set_permissions(&key, std::fs::Permissions::from_mode(0o640)).unwrap();
+        let status = std::fs::read_to_string("/proc/self/status").ok();
+        let Some(own) = status.as_deref().and_then(effective_gid) else {
+            eprintln!("no /proc/self/status: a file of another group is not tried");
+            return;
+        };
+        let other = if own == 4242 { 4243 } else { 4242 };
+        match std::os::unix::fs::chown(&key, None, Some(other)) {
+            Ok(()) => {
+                assert!(readable_by_others(&key));
+                std::fs::set_permissions(&key, std::fs::Permissions::from_mode(0o600)).unwrap();
+                assert!(!readable_by_others(&key));
+            }
+            Err(e) => eprintln!("the file cannot be given to group {other} ({e}; not root?): not tried"),
+        }
+    }
+
+    #[test]
+    fn the_effective_group_is_the_second_number_of_the_gid_line() {
+        let status = "Name:\tstaffel\nUmask:\t0077\nUid:\t998\t998\t998\t998\n\
+                      Gid:\t100\t997\t997\t997\nFDSize:\t64\nGroups:\t997\n";
+        assert_eq!(effective_gid(status), Some(997));
+        assert_eq!(effective_gid("Name:\tx\nUid:\t0\t0\t0\t0\n"), None);
+        assert_eq!(effective_gid("Gid:\t0\n"), None);
+        assert_eq!(effective_gid("Gid:\tzero\tone\n"), None);
     }
 }

@@ -32,8 +32,11 @@ pub struct Session {
     pub expires_at: DateTime<Utc>,
 }
 
+/// An account name: 1-64 characters of a-z, 0-9, `.`, `_`, `-`, not starting with `.` (a name
+/// such as `..` would be a path segment of its own in the pages' `/accounts/{name}/...`).
 fn valid_account_name(name: &str) -> bool {
     (1..=64).contains(&name.len())
+        && !name.starts_with('.')
         && name.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b"._-".contains(&b))
 }
 
@@ -108,7 +111,9 @@ impl Office {
             return Err(ServiceError::Forbidden);
         }
         if !valid_account_name(name) {
-            return Err(ServiceError::Invalid("an account name is 1-64 characters of a-z, 0-9, '.', '_', '-'"));
+            return Err(ServiceError::Invalid(
+                "an account name is 1-64 characters of a-z, 0-9, '.', '_', '-', not starting with '.'",
+            ));
         }
         check_password(&password)?;
         if self.config_account(name).is_some() {
@@ -300,5 +305,20 @@ impl Office {
         let account =
             self.storage.read().await?.accounts().session_account(&sha256_hex(token.as_bytes()), self.now()).await?;
         Ok(account.map(|a| Caller { account: a.name, role: a.role }))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::valid_account_name;
+
+    #[test]
+    fn account_names_are_lowercase_words_not_starting_with_a_dot() {
+        for ok in ["a", "tara.lead", "lea_2", "x-y.z", "team.", &"a".repeat(64)] {
+            assert!(valid_account_name(ok), "{ok}");
+        }
+        for refused in ["", ".", "..", "...", ".hidden", "Lea", "lea lead", "lea/x", "lea%2e", &"a".repeat(65)] {
+            assert!(!valid_account_name(refused), "{refused}");
+        }
     }
 }

@@ -30,6 +30,13 @@ async fn administrators_manage_accounts_and_sessions_work_by_password() {
         .await
         .unwrap();
     assert_eq!(short.0, 422);
+    // A name that is not one path segment of its own on the Accounts page (`/accounts/../delete`).
+    for name in [".", "..", ".hidden"] {
+        let new = json!({"name": name, "role": "team-lead", "password": "correct horse battery"});
+        let refused = cw.call(&admin, Method::POST, "/api/v1/accounts", Some(new)).await.unwrap();
+        assert_eq!(refused.0, 422, "{name}: {}", refused.1);
+        assert!(refused.1["detail"].as_str().unwrap().contains("not starting with '.'"), "{}", refused.1);
+    }
     let created = cw.expect(&admin, Method::POST, "/api/v1/accounts", Some(body.clone()), 201).await.unwrap();
     assert_eq!(created["role"], "team-lead");
     assert!(created.get("password_hash").is_none());

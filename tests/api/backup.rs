@@ -15,7 +15,7 @@ use staffel::demo::{Caseworker, DemoOffice};
 use staffel::dev_pki as dev;
 
 use crate::harness::*;
-use crate::process::{Served, staffel, staffel_async};
+use crate::process::{Served, staffel, staffel_async, staffel_in};
 
 fn s(p: &Path) -> &str {
     p.to_str().unwrap()
@@ -307,6 +307,24 @@ fn a_damaged_backup_is_refused_and_nothing_is_written_nor_overwritten() {
     #[cfg(unix)]
     assert_private(&to);
     assert!(out.contains("staffel serve --config"), "{out}");
+}
+
+#[test]
+fn a_relative_sqlite_url_of_a_restore_means_the_working_folder_in_the_restored_config_too() {
+    let work = tempfile::tempdir().unwrap();
+    let backup = fresh_backup(work.path());
+    let args =
+        ["restore", "--from", s(&backup), "--to", "restored", "--database-url", "sqlite:databases/office.sqlite"];
+    let (ok, out, err) = staffel_in(work.path(), &args, "", &[]);
+    assert!(ok, "{out}{err}");
+    let database = work.path().join("databases/office.sqlite");
+    assert!(database.is_file());
+    // The restored config names that database, wherever it is read from.
+    let config = staffel::config::Config::from_file(&work.path().join("restored/config.toml")).unwrap();
+    assert_eq!(config.database.url, format!("sqlite:{}", database.display()));
+    let (ok, out, err) =
+        staffel(&["migrate", "--status", "--config", s(&work.path().join("restored/config.toml"))], "", &[]);
+    assert!(ok && out.contains("applied") && out.contains("Up to date."), "{out}{err}");
 }
 
 /// Listeners on loopback port 0 for a `serve` expected to refuse.

@@ -224,26 +224,51 @@ fn mannheim(root: &Path, ca: &TestCa) -> Made {
     // Refused before anything is written: a development key id, a plain-HTTP URL, no host.
     let elsewhere = root.join("refused");
     let e = elsewhere.to_str().unwrap();
-    for args in [
-        vec![
-            "keys",
-            "signing-key",
-            "--office",
-            MANNHEIM,
-            "--name",
-            "M",
-            "--federation-url",
-            "https://x",
-            "--kid",
-            "dev-1",
-            "--out",
-            e,
-        ],
-        vec!["keys", "signing-key", "--office", MANNHEIM, "--name", "M", "--federation-url", "http://x", "--out", e],
-        vec!["keys", "csr", "--office", MANNHEIM, "--host", "not a host", "--out", e],
-        vec!["keys", "csr", "--office", "99999999", "--host", "x.example", "--out", e],
+    // Each for its own reason (an argument the command line does not take would fail too).
+    for (args, why) in [
+        (
+            vec![
+                "keys",
+                "signing-key",
+                "--office",
+                MANNHEIM,
+                "--name",
+                "M",
+                "--federation-url",
+                "https://x",
+                "--kid",
+                "dev-1",
+                "--out",
+                e,
+            ],
+            "key id \"dev-1\": ids starting with \"dev-\" mark development keys",
+        ),
+        (
+            vec![
+                "keys",
+                "signing-key",
+                "--office",
+                MANNHEIM,
+                "--name",
+                "M",
+                "--federation-url",
+                "http://x",
+                "--out",
+                e,
+            ],
+            "the federation URL must be an https:// URL",
+        ),
+        (
+            vec!["keys", "csr", "--office", MANNHEIM, "--host", "not a host", "--out", e],
+            "\"not a host\" is neither a DNS name nor an IP address",
+        ),
+        (
+            vec!["keys", "csr", "--office", "99999999", "--host", "x.example", "--out", e],
+            "invalid value '99999999' for '--office <OFFICE>': an office id is an 8-digit",
+        ),
     ] {
-        assert!(!staffel(&args, "", &[]).0, "{args:?}");
+        let (ok, _, err) = staffel(&args, "", &[]);
+        assert!(!ok && err.contains(why), "{args:?}: {err}");
     }
     assert!(!elsewhere.exists());
 
@@ -360,8 +385,11 @@ async fn startup_refuses_keys_that_do_not_fit_the_directory_or_the_ca() {
 
     // A certificate not yet valid, or expired, at the office's time.
     let config = config_of(&made, work.path());
-    let late = "2031-01-02T00:00:00Z".parse().unwrap();
-    assert!(matches!(Server::check_key_material(&config, late), Err(ServerError::Tls(_))));
+    // (The test CA's certificates are valid from 2025-01-01 to 2099-12-31.)
+    for at in ["2024-12-30T00:00:00Z", "2100-01-02T00:00:00Z"] {
+        let at = at.parse().unwrap();
+        assert!(matches!(Server::check_key_material(&config, at), Err(ServerError::Tls(_))), "{at}");
+    }
 
     // The key of another request with the certificate: rustls finds they do not match.
     let mut config = config_of(&made, work.path());

@@ -10,7 +10,7 @@ use serde_json::{Value, json};
 use staffel::dev_pki as dev;
 
 use crate::harness::*;
-use crate::process::{Served, api_address};
+use crate::process::{Served, api_address, today_in};
 
 const SCRAPE_TOKEN: &str = "scrape-token-of-the-tests";
 
@@ -260,21 +260,22 @@ async fn requests(api: &str) -> (Vec<String>, String) {
         let id = response.headers()["x-request-id"].to_str().unwrap().to_owned();
         assert!(uuid::Uuid::parse_str(&id).is_ok_and(|u| u.get_version_num() == 4), "{id}");
         ids.push(id);
-        response.json::<Value>().await.unwrap_or(Value::Null)
+        // The office runs on the real clock (this test maybe on a faked one): its today.
+        let today = today_in(response.headers());
+        (response.json::<Value>().await.unwrap_or(Value::Null), today)
     };
     call(Method::POST, "/api/v1/login", Some(json!({"account": "nobody.here", "password": "wrong password!"}))).await;
-    call(Method::GET, "/api/v1/clients", None).await;
-    let today = staffel::domain::time::german_date(chrono::Utc::now());
+    let (_, today) = call(Method::GET, "/api/v1/clients", None).await;
     let body = json!({"given_name": "Testa", "family_name": "Beispiel", "date_of_birth": "1979-02-28",
         "first_session": today - chrono::Duration::days(100), "target_group": "follow-up-accommodation",
         "benefits": "asylblg"});
-    let client = call(Method::POST, "/api/v1/clients", Some(body)).await;
+    let (client, _) = call(Method::POST, "/api/v1/clients", Some(body)).await;
     let client_id = client["id"].as_str().unwrap().to_owned();
     let consent =
         json!({"recipient": HEIDELBERG, "categories": ["identity", "window"], "language": "de", "signed_on": today});
-    let consent = call(Method::POST, &format!("/api/v1/clients/{client_id}/consents"), Some(consent)).await;
+    let (consent, _) = call(Method::POST, &format!("/api/v1/clients/{client_id}/consents"), Some(consent)).await;
     let body = json!({"client_id": client_id, "receiver": HEIDELBERG, "consent_id": consent["id"]});
-    let draft = call(Method::POST, "/api/v1/handovers", Some(body)).await;
+    let (draft, _) = call(Method::POST, "/api/v1/handovers", Some(body)).await;
     let handover = draft["id"].as_str().unwrap().to_owned();
     call(Method::POST, &format!("/api/v1/handovers/{handover}/approve"), None).await;
     (ids, handover)

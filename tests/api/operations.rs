@@ -1,6 +1,7 @@
 //! Running an office as a service: the database file is created readable by the service only,
 //! logs written to a file carry no colour codes (or are JSON lines when asked), SIGHUP is logged
-//! and ignored rather than ending the server, and `/readyz` answers for load balancers.
+//! and ignored rather than ending the server, `/readyz` answers for load balancers, and plain HTTP
+//! beyond loopback is warned of unless a TLS proxy in front is named.
 
 use std::time::Duration;
 
@@ -122,4 +123,89 @@ async fn the_first_administrator_is_made_on_the_command_line_and_config_names_ar
     let clash = ["admin", "create-account", "--config", config, "--name", &taken, "--role", "team-lead"];
     let (ok, _, err) = staffel(&clash, "correct horse battery\n", &env);
     assert!(!ok && err.contains("one namespace"), "{err}");
+}
+
+/// Stuttgart's development config in `dir` (its paths made absolute), `extra` added to `[api]`.
+fn stuttgart_with_api(dir: &std::path::Path, extra: &str) -> std::path::PathBuf {
+    let original = dev::office_paths(&certs(), STUTTGART).config;
+    let folder = original.parent().unwrap().canonicalize().unwrap();
+    let lines: Vec<String> = std::fs::read_to_string(&original)
+        .unwrap()
+        .lines()
+        .map(|line| match line.split_once(" = \"") {
+            Some((key @ ("ca" | "cert" | "key" | "signing_key" | "directory"), value)) => {
+                format!("{key} = \"{}\"", folder.join(value.trim_end_matches('"')).display())
+            }
+            _ if line == "[api]" => format!("[api]\n{extra}"),
+            _ => line.to_owned(),
+        })
+        .collect();
+    let path = dir.join(format!("config-{}.toml", extra.len()));
+    std::fs::write(&path, lines.join("\n")).unwrap();
+    path
+}
+
+#[tokio::test]
+async fn plain_http_beyond_loopback_is_warned_of_unless_a_tls_proxy_is_named() {
+    let work = tempfile::tempdir().unwrap();
+    let url = format!("sqlite:{}", work.path().join("db.sqlite").display());
+    let warning = "the caseworker API listens beyond loopback over plain HTTP";
+    let start = |extra: &str| {
+        let config = stuttgart_with_api(work.path(), extra);
+        let mut served =
+            Served::spawn(&config, &[("STAFFEL_DATABASE_URL", url.as_str()), ("STAFFEL_API_LISTEN", "0.0.0.0:0")]);
+        served.wait_for("office serving");
+        served.stop();
+        std::mem::take(&mut served.seen)
+    };
+    // On every address (as in the container image), no proxy named: the warning.
+    let seen = start("");
+    assert!(seen.iter().any(|l| l.contains(" WARN ") && l.contains(warning)), "{seen:#?}");
+    // The TLS proxy in front named: none.
+    let seen = start("trusted_proxies = [\"127.0.0.1\"]");
+    assert!(seen.iter().all(|l| !l.contains(warning)), "{seen:#?}");
+}
+
+#[test]
+fn every_file_and_folder_option_has_a_help_line() {
+    let commands: [&[&str]; 15] = [
+        &["serve"],
+        &["backup"],
+        &["restore"],
+        &["migrate"],
+        &["erase-expired"],
+        &["ledger", "verify"],
+        &["dev-certs"],
+        &["demo"],
+        &["keys", "signing-key"],
+        &["keys", "csr"],
+        &["keys", "check"],
+        &["admin", "create-account"],
+        &["admin", "list-accounts"],
+        &["admin", "disable-account"],
+        &["admin", "reset-password"],
+    ];
+    for command in commands {
+        let args: Vec<&str> = command.iter().copied().chain(["--help"]).collect();
+        let (ok, out, err) = staffel(&args, "", &[]);
+        assert!(ok, "{args:?}: {err}");
+        let lines: Vec<&str> = out.lines().collect();
+        let mut options = 0;
+        for (at, line) in lines.iter().enumerate().filter(|(_, l)| l.trim_start().starts_with("--")) {
+            let Some((_, after)) =
+                ["--config <CONFIG>", "--out <OUT>", "--certs <CERTS>", "--from <FROM>", "--to <TO>"]
+                    .iter()
+                    .find_map(|flag| line.split_once(flag))
+            else {
+                continue;
+            };
+            options += 1;
+            // Short help on the same line, or long help on the next (`--help` of a command with
+            // paragraphs puts it there).
+            let next = lines.get(at + 1).map_or("", |l| l.trim());
+            let said = !after.trim().is_empty() || (!next.is_empty() && !next.starts_with('-'));
+            assert!(said, "{args:?}: {line:?} has no help line:\n{out}");
+        }
+        assert!(options > 0, "{args:?}:\n{out}");
+    }
 }

@@ -15,23 +15,49 @@ use staffel::dev_pki as dev;
 use crate::harness::{STUTTGART, certs};
 
 /// The environment of the test run a spawned `staffel` must not inherit: a faked clock, and
-/// overrides of the config that belong to the test that sets them.
-const NOT_INHERITED: [&str; 6] = [
+/// overrides of the config (and a database password) that belong to the test that sets them.
+const NOT_INHERITED: [&str; 8] = [
     "LD_PRELOAD",
     "FAKETIME",
     "STAFFEL_DATABASE_URL",
+    "STAFFEL_RESTORE_DATABASE_URL",
     "STAFFEL_API_LISTEN",
     "STAFFEL_FEDERATION_LISTEN",
     "STAFFEL_LOG_FORMAT",
+    "PGPASSWORD",
 ];
+
+/// Removes [`NOT_INHERITED`] from the environment `command` will run with: a program a test
+/// runs beside `staffel` (e.g. `openssl` issuing a certificate `staffel` then checks) must run on
+/// the same, real clock.
+pub fn on_the_real_clock(command: &mut Command) -> &mut Command {
+    for name in NOT_INHERITED {
+        command.env_remove(name);
+    }
+    command
+}
+
+/// The office's today (German date) at the caseworker listener `api` (`http://127.0.0.1:PORT`),
+/// from its `/healthz` answer (see [`today_in`]).
+pub async fn office_today(api: &str) -> chrono::NaiveDate {
+    let http = reqwest::Client::builder().no_proxy().build().unwrap();
+    today_in(http.get(format!("{api}/healthz")).send().await.unwrap().headers())
+}
+
+/// The office's today (German date) from the `Date` header of one of its answers: a spawned
+/// `staffel` runs on the real clock, the test process maybe on a faked one (CI runs the tests
+/// 400 days ahead), so a date the office checks against its today must be taken from its side.
+pub fn today_in(headers: &reqwest::header::HeaderMap) -> chrono::NaiveDate {
+    let date = headers.get(reqwest::header::DATE).expect("the office's answer has a Date header");
+    let date = chrono::DateTime::parse_from_rfc2822(date.to_str().unwrap()).unwrap();
+    staffel::domain::time::german_date(date.with_timezone(&chrono::Utc))
+}
 
 /// `staffel` with `args`, its environment cleaned of [`NOT_INHERITED`], then `env` added.
 fn command(args: &[&str], env: &[(&str, &str)]) -> Command {
     let mut command = Command::new(env!("CARGO_BIN_EXE_staffel"));
     command.args(args);
-    for name in NOT_INHERITED {
-        command.env_remove(name);
-    }
+    on_the_real_clock(&mut command);
     for (k, v) in env {
         command.env(k, v);
     }
@@ -41,13 +67,33 @@ fn command(args: &[&str], env: &[(&str, &str)]) -> Command {
 /// Runs `staffel` with `args`, `stdin` as its standard input and `env` added to its environment;
 /// (exit success, stdout, stderr).
 pub fn staffel(args: &[&str], stdin: &str, env: &[(&str, &str)]) -> (bool, String, String) {
-    use std::io::Write as _;
+    run(command(args, env), stdin)
+}
+
+/// [`staffel`] with `dir` as its working folder.
+pub fn staffel_in(dir: &Path, args: &[&str], stdin: &str, env: &[(&str, &str)]) -> (bool, String, String) {
     let mut command = command(args, env);
+    command.current_dir(dir);
+    run(command, stdin)
+}
+
+/// Runs `command` with `stdin`; (exit success, stdout, stderr).
+fn run(mut command: Command, stdin: &str) -> (bool, String, String) {
+    use std::io::Write as _;
     command.stdin(Stdio::piped()).stdout(Stdio::piped()).stderr(Stdio::piped());
     let mut child = command.spawn().unwrap();
-    child.stdin.take().unwrap().write_all(stdin.as_bytes()).unwrap();
+    written(child.stdin.take().unwrap().write_all(stdin.as_bytes()));
     let out = child.wait_with_output().unwrap();
     (out.status.success(), String::from_utf8(out.stdout).unwrap(), String::from_utf8(out.stderr).unwrap())
+}
+
+/// Checks the writing of a child's standard input: a child that exits before reading it (a refused
+/// argument, a command that reads nothing) closes the pipe, which is no failure of the test's.
+fn written(result: std::io::Result<()>) {
+    match result {
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => {}
+        other => other.unwrap(),
+    }
 }
 
 /// [`staffel`] without blocking the runtime (for a test whose offices run in it meanwhile).
@@ -57,7 +103,7 @@ pub async fn staffel_async(args: &[&str], stdin: &str, env: &[(&str, &str)]) -> 
     command.stdin(Stdio::piped()).stdout(Stdio::piped()).stderr(Stdio::piped());
     let mut child = command.spawn().unwrap();
     let mut input = child.stdin.take().unwrap();
-    input.write_all(stdin.as_bytes()).await.unwrap();
+    written(input.write_all(stdin.as_bytes()).await);
     drop(input);
     let out = child.wait_with_output().await.unwrap();
     (out.status.success(), String::from_utf8(out.stdout).unwrap(), String::from_utf8(out.stderr).unwrap())
@@ -166,4 +212,21 @@ pub fn api_address(line: &str) -> String {
         .find(|w| w.contains("127.0.0.1:"))
         .map(|w| w.trim_start_matches("api=").trim_start_matches("api\":").to_owned())
         .unwrap_or_else(|| panic!("{line}"))
+}
+
+#[test]
+fn a_child_that_exits_before_reading_its_input_is_no_failure_of_the_runner() {
+    // More input than a pipe holds: the write still goes on when the refused command has exited.
+    let input = "x".repeat(1 << 20);
+    let (ok, _, err) = staffel(&["--no-such-flag"], &input, &[]);
+    assert!(!ok);
+    assert!(err.contains("--no-such-flag"), "{err}");
+}
+
+#[tokio::test]
+async fn a_child_that_exits_before_reading_its_input_is_no_failure_of_the_async_runner() {
+    let input = "x".repeat(1 << 20);
+    let (ok, _, err) = staffel_async(&["--no-such-flag"], &input, &[]).await;
+    assert!(!ok);
+    assert!(err.contains("--no-such-flag"), "{err}");
 }

@@ -22,6 +22,13 @@ pub struct TestCa {
     issuer: Issuer<'static, KeyPair>,
 }
 
+/// The validity of every certificate the test CA makes: from a day past to one far ahead, so no
+/// test depends on the day it runs (CI runs them 400 days ahead as well).
+fn valid(params: &mut CertificateParams) {
+    params.not_before = rcgen::date_time_ymd(2025, 1, 1);
+    params.not_after = rcgen::date_time_ymd(2099, 12, 31);
+}
+
 impl TestCa {
     pub fn new(name: &str) -> Self {
         let key = KeyPair::generate().unwrap();
@@ -30,8 +37,7 @@ impl TestCa {
         params.distinguished_name.push(DnType::CommonName, name);
         params.is_ca = IsCa::Ca(BasicConstraints::Constrained(0));
         params.key_usages = vec![KeyUsagePurpose::KeyCertSign, KeyUsagePurpose::CrlSign];
-        params.not_before = rcgen::date_time_ymd(2025, 1, 1);
-        params.not_after = rcgen::date_time_ymd(2030, 12, 31);
+        valid(&mut params);
         let cert = params.self_signed(&key).unwrap();
         Self { pem: cert.pem(), key_pem: key.serialize_pem(), issuer: Issuer::new(params, key) }
     }
@@ -84,8 +90,7 @@ impl TestCa {
             }
             Extensions::Copied => copy_requested(&csr, &mut params),
         }
-        params.not_before = rcgen::date_time_ymd(2025, 1, 1);
-        params.not_after = rcgen::date_time_ymd(2030, 12, 31);
+        valid(&mut params);
         let key = RequestKey(info.subject_pki.subject_public_key.data.to_vec());
         params.signed_by(&key, &self.issuer).unwrap().pem()
     }

@@ -28,7 +28,7 @@ pub(super) fn router() -> OpenApiRouter<ApiState> {
 problems! {
     LoginFailed: "Account unknown or disabled, or wrong password (which, is not said)." => [LoginFailed];
     AccountExists: "An account with this name exists already." => [AccountExists];
-    AccountInvalid: "The body is not valid, the name is not 1-64 of a-z 0-9 . _ -, or the password is shorter than \
+    AccountInvalid: "The body is not valid, the name is not 1-64 of a-z 0-9 . _ - (its first not .), or the password is shorter than \
         12 characters." => [ValidationFailed];
     NoSuchAccount: "No account with a password has this name." => [NotFound];
     CannotRemove: "`last-administrator`: the office's last enabled administrator, and the config has none. \
