@@ -152,16 +152,12 @@ pub(crate) async fn run(command: AdminCommand) -> ExitCode {
         init_tracing("warn");
     }
     match command {
-        AdminCommand::HashToken => match first_line_of_stdin() {
-            Ok(token) => {
+        AdminCommand::HashToken => {
+            let result = first_line_of_stdin().map(|token| {
                 println!("token_sha256 = \"{}\"", crate::digest::token_digest(&token));
-                ExitCode::SUCCESS
-            }
-            Err(e) => {
-                eprintln!("staffel admin hash-token: {e}");
-                ExitCode::FAILURE
-            }
-        },
+            });
+            finish("hash-token", result)
+        }
         AdminCommand::CreateAccount { config, name, role } => {
             finish("create-account", create_account(&config, &name, &role).await)
         }
@@ -183,11 +179,5 @@ pub(crate) async fn run(command: AdminCommand) -> ExitCode {
 
 /// Exit 0, or the error on stderr and exit 1.
 fn finish(command: &str, result: Result<(), String>) -> ExitCode {
-    match result {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(e) => {
-            eprintln!("staffel admin {command}: {e}");
-            ExitCode::FAILURE
-        }
-    }
+    super::exit_code(&format!("staffel admin {command}"), result.map(|()| true))
 }

@@ -192,11 +192,5 @@ pub(crate) fn run(command: KeysCommand) -> ExitCode {
         }
         KeysCommand::Check { config } => ("check", check(&config)),
     };
-    match result {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(e) => {
-            eprintln!("staffel keys {what}: {e}");
-            ExitCode::FAILURE
-        }
-    }
+    super::exit_code(&format!("staffel keys {what}"), result.map(|()| true))
 }

@@ -66,14 +66,7 @@ pub(crate) async fn run(command: MaintenanceCommand) -> ExitCode {
         MaintenanceCommand::Migrate { config, status: true } => ("migrate --status", migrate_status(&config).await),
         MaintenanceCommand::Migrate { config, status: false } => ("migrate", migrate(&config).await),
     };
-    match result {
-        Ok(true) => ExitCode::SUCCESS,
-        Ok(false) => ExitCode::FAILURE,
-        Err(e) => {
-            eprintln!("staffel {name}: {e}");
-            ExitCode::FAILURE
-        }
-    }
+    super::exit_code(&format!("staffel {name}"), result)
 }
 
 async fn backup(config: &Path, out: &Path) -> Result<bool, String> {

@@ -160,6 +160,19 @@ async fn verify_ledger(config: &std::path::Path, peers: bool) -> Result<bool, St
     Ok(ok)
 }
 
+/// How a command ends: exit 0 for `Ok(true)`; exit 1 for `Ok(false)` (the command said why on
+/// stdout), or for an error, printed on stderr after `prefix` (e.g. `staffel admin list-accounts`).
+pub(crate) fn exit_code(prefix: &str, result: Result<bool, impl std::fmt::Display>) -> ExitCode {
+    match result {
+        Ok(true) => ExitCode::SUCCESS,
+        Ok(false) => ExitCode::FAILURE,
+        Err(e) => {
+            eprintln!("{prefix}: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
 /// Logs go to stderr: plain text, with colours only when stderr is a terminal (never escape codes
 /// in a file or the journal), or one JSON object per line with `STAFFEL_LOG_FORMAT=json`. The
 /// level comes from `RUST_LOG` (default `default`).
@@ -235,40 +248,22 @@ pub async fn run(cli: Cli) -> ExitCode {
                 server.run(shutdown).await.map_err(|e| e.to_string())
             }
             .await;
-            match result {
-                Ok(()) => ExitCode::SUCCESS,
-                Err(e) => {
-                    eprintln!("staffel: {e}");
-                    ExitCode::FAILURE
-                }
-            }
+            exit_code("staffel", result.map(|()| true))
         }
         Command::DevCerts { out } => {
             init_tracing("warn");
             println!("Generating the development PKI in {} (development only, never for production):", out.display());
-            match crate::dev_pki::generate(&out, |p| println!("  wrote {}", p.display())) {
-                Ok(()) => {
-                    println!(
-                        "Done. Dev bearer tokens: dev-token-<office> (integration manager), dev-lead-token-<office> (team lead), dev-admin-token-<office> (administrator)."
-                    );
-                    ExitCode::SUCCESS
-                }
-                Err(e) => {
-                    eprintln!("staffel: {e}");
-                    ExitCode::FAILURE
-                }
-            }
+            let result = crate::dev_pki::generate(&out, |p| println!("  wrote {}", p.display())).map(|()| {
+                println!(
+                    "Done. Dev bearer tokens: dev-token-<office> (integration manager), dev-lead-token-<office> (team lead), dev-admin-token-<office> (administrator)."
+                );
+                true
+            });
+            exit_code("staffel", result)
         }
         Command::Ledger { command: LedgerCommand::Verify { config, peers } } => {
             init_tracing("warn");
-            match verify_ledger(&config, peers).await {
-                Ok(true) => ExitCode::SUCCESS,
-                Ok(false) => ExitCode::FAILURE,
-                Err(e) => {
-                    eprintln!("staffel: {e}");
-                    ExitCode::FAILURE
-                }
-            }
+            exit_code("staffel", verify_ledger(&config, peers).await)
         }
         Command::Admin { command } => admin::run(command).await,
         Command::Keys { command } => keys::run(command),
@@ -286,36 +281,21 @@ pub async fn run(cli: Cli) -> ExitCode {
                 Ok::<_, String>(())
             }
             .await;
-            match result {
-                Ok(()) => ExitCode::SUCCESS,
-                Err(e) => {
-                    eprintln!("staffel: {e}");
-                    ExitCode::FAILURE
-                }
-            }
+            exit_code("staffel", result.map(|()| true))
         }
         Command::Demo { certs, ui: true, .. } => {
             init_tracing("error");
             let clock = crate::clock::Clock::system();
-            match crate::demo::run_ui(&certs, &clock, &mut std::io::stdout(), shutdown_signal()).await {
-                Ok(()) => ExitCode::SUCCESS,
-                Err(e) => {
-                    eprintln!("staffel demo --ui: {e}");
-                    ExitCode::FAILURE
-                }
-            }
+            let result = crate::demo::run_ui(&certs, &clock, &mut std::io::stdout(), shutdown_signal()).await;
+            exit_code("staffel demo --ui", result.map(|()| true))
         }
         Command::Demo { certs, postgres, .. } => {
             init_tracing("error");
             let clock = crate::clock::Clock::system();
-            match crate::demo::run(&certs, &clock, postgres.as_deref(), &mut std::io::stdout()).await {
-                Ok(true) => ExitCode::SUCCESS,
-                Ok(false) => ExitCode::FAILURE,
-                Err(e) => {
-                    eprintln!("staffel demo: {e}");
-                    ExitCode::FAILURE
-                }
-            }
+            exit_code(
+                "staffel demo",
+                crate::demo::run(&certs, &clock, postgres.as_deref(), &mut std::io::stdout()).await,
+            )
         }
     }
 }
