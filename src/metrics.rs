@@ -74,6 +74,11 @@ struct DestinationLabels {
 }
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct ListenerLabels {
+    listener: &'static str,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct HandoverLabels {
     direction: &'static str,
     state: &'static str,
@@ -149,6 +154,7 @@ pub struct Metrics {
     attempt_duration: HistogramFamily<KindResultLabels>,
     delivery_latency: HistogramFamily<KindLabels>,
     login_failures: Family<ReasonLabels, Counter>,
+    certificate_end: Family<ListenerLabels, Gauge>,
 }
 
 impl std::fmt::Debug for Metrics {
@@ -218,6 +224,13 @@ impl Metrics {
             "Failed logins (API and web pages), by reason: credentials or throttled",
             login_failures.clone(),
         );
+        let certificate_end = Family::<ListenerLabels, Gauge>::default();
+        registry.register(
+            "staffel_tls_certificate_not_after_seconds",
+            "End of validity (notAfter) of the leaf TLS certificate, as a Unix timestamp, by listener: federation, \
+             and api where the caseworker listener has a certificate of its own",
+            certificate_end.clone(),
+        );
         Self {
             registry,
             requests,
@@ -227,7 +240,14 @@ impl Metrics {
             attempt_duration,
             delivery_latency,
             login_failures,
+            certificate_end,
         }
+    }
+
+    /// The end of validity of the leaf TLS certificate of `listener` (`federation` or `api`), read
+    /// at start.
+    pub fn certificate_ends(&self, listener: &'static str, not_after: chrono::DateTime<chrono::Utc>) {
+        self.certificate_end.get_or_create(&ListenerLabels { listener }).set(not_after.timestamp());
     }
 
     /// An answered HTTP request. `route` is the matched route template (or `unmatched`), never
@@ -363,6 +383,7 @@ mod tests {
         m.inbox("handover", "accepted");
         m.delivery_attempt("handover", OfficeId::parse("08221000").unwrap(), AttemptResult::Retry, None);
         m.login_failed(LoginFailure::Throttled);
+        m.certificate_ends("federation", "2027-03-01T12:00:00Z".parse().unwrap());
         let now: chrono::DateTime<chrono::Utc> = "2026-11-25T09:30:00Z".parse().unwrap();
         let snapshot = Snapshot {
             ready: true,
@@ -383,6 +404,7 @@ mod tests {
             r#"staffel_federation_inbox_total{kind="handover",result="accepted"} 1"#,
             r#"staffel_delivery_attempts_total{kind="handover",destination="08221000",result="retry"} 1"#,
             r#"staffel_login_failures_total{reason="throttled"} 1"#,
+            r#"staffel_tls_certificate_not_after_seconds{listener="federation"} 1803902400"#,
             "staffel_ready 1",
             r#"staffel_outbox_pending_messages{destination="08221000"} 2"#,
             r#"staffel_outbox_pending_messages{destination="08311000"} 0"#,
@@ -395,6 +417,7 @@ mod tests {
         }
         assert!(text.ends_with("# EOF\n"));
         assert_eq!(text.matches("# EOF").count(), 1);
+        assert!(!text.contains(r#"listener="api"}"#), "no api certificate was set:\n{text}");
     }
 
     #[test]

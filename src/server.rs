@@ -103,6 +103,8 @@ pub struct KeyMaterial {
     pub directory: Arc<Directory>,
     /// The federation listener's TLS config (the certificate matched with its key).
     pub server_tls: Arc<rustls::ServerConfig>,
+    /// The end of validity (notAfter) of the leaf TLS certificate.
+    pub not_after: chrono::DateTime<chrono::Utc>,
 }
 
 pub struct Server {
@@ -152,8 +154,9 @@ impl Server {
                 "api.managers: an account name is 1-200 characters, no control character, no blank at either end",
             ));
         }
-        let KeyMaterial { ca, chain, key, signer, directory, server_tls } =
+        let KeyMaterial { ca, chain, key, signer, directory, server_tls, not_after } =
             Self::check_key_material(config, clock.now())?;
+        pki::warn_if_ending("federation", not_after, clock.now());
         let identity = tls::ClientIdentity { ca, chain, key };
         let client = FederationClient::new(
             identity,
@@ -179,6 +182,7 @@ impl Server {
         crate::federation::schema::warm_up();
         let office =
             Arc::new(Office::new(config.office.name.clone(), storage, signer, directory, client, settings, clock));
+        office.metrics().certificate_ends("federation", not_after);
         Ok((office, server_tls))
     }
 
@@ -221,6 +225,9 @@ impl Server {
         let host = host.trim_start_matches('[').trim_end_matches(']');
         let seconds = u64::try_from(now.timestamp()).unwrap_or(0);
         tls::check_own_certificate(&ca, &chain, host, UnixTime::since_unix_epoch(Duration::from_secs(seconds)))?;
+        // Checked valid just now, so it parses.
+        let not_after = pki::not_after(&chain[0])
+            .ok_or_else(|| PkiError::Invalid("the TLS certificate's validity cannot be read".into()))?;
         if !config.development {
             if ca.iter().any(pki::is_development_cert) {
                 return Err(ServerError::DevelopmentMaterial("the federation CA"));
@@ -241,7 +248,7 @@ impl Server {
         let server_tls = tls::server_config(&ca, chain.clone(), key.clone_key())?;
         // Fail at start, not at the first delivery, if the client side cannot be configured.
         tls::client_config(&ca, chain.clone(), key.clone_key(), me)?;
-        Ok(KeyMaterial { ca, chain, key, signer, directory, server_tls })
+        Ok(KeyMaterial { ca, chain, key, signer, directory, server_tls, not_after })
     }
 
     pub async fn build(config: &Config, listeners: Listeners, clock: Clock) -> Result<Self, ServerError> {
@@ -249,13 +256,23 @@ impl Server {
         // What the config alone decides is checked before the database is opened: a start that
         // is refused for a mistake in the config must not have migrated the database first (an
         // older binary would then refuse it, and the way back is a restore).
-        let api_tls = match (&config.api.tls_cert, &config.api.tls_key) {
-            (Some(cert), Some(key)) => Some(tls::public_server_config(pki::load_certs(cert)?, pki::load_key(key)?)?),
-            (None, None) => None,
+        let (api_tls, api_not_after) = match (&config.api.tls_cert, &config.api.tls_key) {
+            (Some(cert), Some(key)) => {
+                let chain = pki::load_certs(cert)?;
+                let not_after = pki::not_after(&chain[0]).ok_or_else(|| {
+                    PkiError::Invalid(format!("{}: the certificate's validity cannot be read", cert.display()))
+                })?;
+                (Some(tls::public_server_config(chain, pki::load_key(key)?)?), Some(not_after))
+            }
+            (None, None) => (None, None),
             _ => return Err(ServerError::Config("api.tls_cert and api.tls_key go together")),
         };
         let metrics_token_sha256 = metrics_token(config)?;
         let (office, server_tls) = Self::office_from_config(config, clock, listeners.api.local_addr()?).await?;
+        if let Some(not_after) = api_not_after {
+            pki::warn_if_ending("api", not_after, office.now());
+            office.metrics().certificate_ends("api", not_after);
+        }
         let accounts = Arc::new(Accounts::new(
             config.api.managers.iter().map(|m| (m.token_sha256.clone(), m.account.clone(), m.role)),
         ));

@@ -85,6 +85,40 @@ pub fn office_id_of(cert: &CertificateDer<'_>) -> Option<OfficeId> {
     OfficeId::parse(first).ok()
 }
 
+/// The end of a certificate's validity (its notAfter), if it parses.
+pub fn not_after(cert: &CertificateDer<'_>) -> Option<chrono::DateTime<chrono::Utc>> {
+    let (_, parsed) = X509Certificate::from_der(cert.as_ref()).ok()?;
+    chrono::DateTime::from_timestamp(parsed.validity().not_after.timestamp(), 0)
+}
+
+/// How many days before its end a certificate is warned about at start.
+pub const CERTIFICATE_WARNING_DAYS: i64 = 30;
+
+/// Whether a certificate ending at `not_after` is to be warned about at `now`: the whole days
+/// left (negative once it has ended) when fewer than [`CERTIFICATE_WARNING_DAYS`] remain, else
+/// `None`.
+pub fn ends_soon(not_after: chrono::DateTime<chrono::Utc>, now: chrono::DateTime<chrono::Utc>) -> Option<i64> {
+    let left = not_after - now;
+    (left < chrono::Duration::days(CERTIFICATE_WARNING_DAYS)).then(|| left.num_days())
+}
+
+/// Logs a warning at start when the TLS certificate of `listener` (`federation` or `api`) ends
+/// within [`CERTIFICATE_WARNING_DAYS`] of `now` (the office's clock), or has ended.
+pub fn warn_if_ending(listener: &str, not_after: chrono::DateTime<chrono::Utc>, now: chrono::DateTime<chrono::Utc>) {
+    let Some(days) = ends_soon(not_after, now) else { return };
+    let date = not_after.format("%Y-%m-%d %H:%M:%S UTC");
+    if not_after > now {
+        tracing::warn!(
+            "the {listener} TLS certificate ends on {date} (in {days} days): renew it (docs/operations.md section 3.2)"
+        );
+    } else {
+        tracing::warn!(
+            "the {listener} TLS certificate ended on {date} ({} days ago): renew it (docs/operations.md section 3.2)",
+            -days
+        );
+    }
+}
+
 /// Whether a certificate was issued by, or is, the development CA.
 pub fn is_development_cert(cert: &CertificateDer<'_>) -> bool {
     let Ok((_, parsed)) = X509Certificate::from_der(cert.as_ref()) else {
@@ -174,5 +208,34 @@ mod mode_tests {
         assert_eq!(effective_gid("Name:\tx\nUid:\t0\t0\t0\t0\n"), None);
         assert_eq!(effective_gid("Gid:\t0\n"), None);
         assert_eq!(effective_gid("Gid:\tzero\tone\n"), None);
+    }
+}
+
+#[cfg(test)]
+mod expiry_tests {
+    use super::*;
+
+    fn at(s: &str) -> chrono::DateTime<chrono::Utc> {
+        s.parse().unwrap()
+    }
+
+    #[test]
+    fn a_certificate_is_warned_about_from_thirty_days_before_its_end() {
+        let end = at("2027-03-01T12:00:00Z");
+        assert_eq!(ends_soon(end, at("2026-12-01T00:00:00Z")), None);
+        assert_eq!(ends_soon(end, at("2027-01-30T12:00:00Z")), None, "exactly 30 days left");
+        assert_eq!(ends_soon(end, at("2027-01-30T12:00:01Z")), Some(29));
+        assert_eq!(ends_soon(end, at("2027-02-20T08:00:00Z")), Some(9));
+        assert_eq!(ends_soon(end, at("2027-03-01T11:00:00Z")), Some(0));
+        assert_eq!(ends_soon(end, at("2027-03-04T12:00:00Z")), Some(-3), "ended");
+    }
+
+    #[test]
+    fn the_end_of_a_development_certificate_is_read() {
+        let certs = Path::new(env!("CARGO_MANIFEST_DIR")).join("certs-dev");
+        let chain = load_certs(&crate::dev_pki::office_paths(&certs, "08111000").tls_cert).unwrap();
+        let end = not_after(&chain[0]).unwrap();
+        assert!(end > at("2026-01-01T00:00:00Z"), "{end}");
+        assert_eq!(not_after(&CertificateDer::from(vec![0x30, 0x00])), None);
     }
 }

@@ -72,6 +72,11 @@ token_sha256 = "{digest}"
 /// Heidelberg's keys made with the library functions `staffel keys` uses, its certificate
 /// issued by `ca`.
 fn heidelberg(root: &Path, ca: &TestCa) -> Made {
+    heidelberg_until(root, ca, None)
+}
+
+/// [`heidelberg`], its certificate ending at `not_after` (Unix seconds) if given.
+fn heidelberg_until(root: &Path, ca: &TestCa, not_after: Option<u64>) -> Made {
     let dir = root.join(HEIDELBERG);
     let id = office(HEIDELBERG);
     office_keys::create_private_dir(&dir).unwrap();
@@ -83,7 +88,11 @@ fn heidelberg(root: &Path, ca: &TestCa) -> Made {
     let subject = Subject { common_name: "Staffel Heidelberg", organisation: Some("Stadt Heidelberg") };
     let (csr, key) = office_keys::tls_request(id, &["127.0.0.1".into()], &subject).unwrap();
     office_keys::write_new_private(&dir.join("tls.key"), key).unwrap();
-    std::fs::write(dir.join("tls.pem"), ca.issue(&csr)).unwrap();
+    let cert = match not_after {
+        Some(end) => ca.issue_until(&csr, end),
+        None => ca.issue(&csr),
+    };
+    std::fs::write(dir.join("tls.pem"), cert).unwrap();
     write_config(&dir, HEIDELBERG, "Heidelberg");
     Made { dir, entry }
 }
@@ -413,4 +422,46 @@ fn write_config_with(made: &Made, signing_key: &Path, work: &Path) -> String {
     let path = work.join("wrong-signing-key.toml");
     std::fs::write(&path, text).unwrap();
     path.display().to_string()
+}
+
+/// The Unix time of the real clock a spawned `staffel` reads (the tests may run on a faked one).
+fn real_now() -> u64 {
+    let mut date = std::process::Command::new("date");
+    crate::process::on_the_real_clock(date.arg("+%s"));
+    let out = date.output().unwrap();
+    assert!(out.status.success());
+    String::from_utf8(out.stdout).unwrap().trim().parse().unwrap()
+}
+
+#[test]
+fn a_start_warns_of_a_federation_certificate_that_ends_within_thirty_days() {
+    let root = tempfile::tempdir().unwrap();
+    let work = tempfile::tempdir().unwrap();
+    let ca = TestCa::new("Staffel test federation CA");
+    std::fs::write(root.path().join("ca.pem"), &ca.pem).unwrap();
+    // Ten days and an hour from the binary's now: "in 10 days" however long the start takes.
+    let end = real_now() + 10 * 86_400 + 3_600;
+    let made = heidelberg_until(root.path(), &ca, Some(end));
+    write_directory(root.path(), &[&made.entry]);
+    let url = format!("sqlite:{}", work.path().join("h.sqlite").display());
+    let mut served = crate::process::Served::serve(&made.dir.join("config.toml"), &url, false);
+    let line = served.wait_for("TLS certificate ends on");
+    let date = chrono::DateTime::from_timestamp(i64::try_from(end).unwrap(), 0).unwrap();
+    let expected = format!(
+        "the federation TLS certificate ends on {} (in 10 days): renew it (docs/operations.md section 3.2)",
+        date.format("%Y-%m-%d %H:%M:%S UTC")
+    );
+    assert!(line.contains(&expected), "{line}");
+    served.api();
+    served.stop();
+
+    // A certificate ending in a year: no warning.
+    let root = tempfile::tempdir().unwrap();
+    std::fs::write(root.path().join("ca.pem"), &ca.pem).unwrap();
+    let made = heidelberg_until(root.path(), &ca, Some(real_now() + 365 * 86_400));
+    write_directory(root.path(), &[&made.entry]);
+    let mut served = crate::process::Served::serve(&made.dir.join("config.toml"), &url, false);
+    served.api();
+    served.stop();
+    assert!(!served.seen.iter().any(|l| l.contains("TLS certificate end")), "{:#?}", served.seen);
 }

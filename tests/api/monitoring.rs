@@ -8,6 +8,7 @@ use std::time::Duration;
 use reqwest::Method;
 use serde_json::{Value, json};
 use staffel::dev_pki as dev;
+use x509_parser::prelude::FromDer;
 
 use crate::harness::*;
 use crate::process::{Served, api_address, today_in};
@@ -59,6 +60,16 @@ async fn metrics_count_a_handover_refusals_and_failed_logins_without_personal_da
     let (status, content_type, _) = scrape(a, Some(SCRAPE_TOKEN)).await;
     assert_eq!(status, 200);
     assert_eq!(content_type, "application/openmetrics-text; version=1.0.0; charset=utf-8");
+
+    // The end of the federation certificate, as the certificate itself says; no api line, as the
+    // caseworker listener has no certificate of its own here.
+    let pem = std::fs::read(dev::office_paths(&certs(), STUTTGART).tls_cert).unwrap();
+    let der = rustls_pemfile::certs(&mut pem.as_slice()).next().unwrap().unwrap();
+    let (_, cert) = x509_parser::certificate::X509Certificate::from_der(der.as_ref()).unwrap();
+    let (_, _, body) = scrape(a, Some(SCRAPE_TOKEN)).await;
+    let end = expect_sample(&body, r#"staffel_tls_certificate_not_after_seconds{listener="federation"}"#);
+    assert_eq!(end, cert.validity().not_after.timestamp() as f64);
+    assert!(sample(&body, r#"staffel_tls_certificate_not_after_seconds{listener="api"}"#).is_none(), "{body}");
 
     // A client with names found nowhere else, searched for by name, and handed over to Heidelberg.
     let body = json!({"given_name": "Zenobia", "family_name": "Quastenflosser", "date_of_birth": "1979-02-28",

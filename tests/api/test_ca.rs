@@ -46,7 +46,14 @@ impl TestCa {
     /// request's signature, takes the subject and the SANs from it, requires the office's URI SAN
     /// (exactly one) and sets key usage and extended key usage itself, as section 3 requires.
     pub fn issue(&self, csr_pem: &str) -> String {
-        self.issue_as(csr_pem, Extensions::OwnProfile)
+        self.issue_as(csr_pem, Extensions::OwnProfile, None)
+    }
+
+    /// As [`TestCa::issue`], the certificate ending at `not_after` (Unix seconds) instead of
+    /// 2099: a certificate about to end. Base the end on the clock of the program that checks it
+    /// (a spawned `staffel` reads the real clock, the tests maybe a faked one).
+    pub fn issue_until(&self, csr_pem: &str, not_after: u64) -> String {
+        self.issue_as(csr_pem, Extensions::OwnProfile, Some(not_after))
     }
 
     /// Issues a certificate for a request as a CA that copies the extensions the request asks for
@@ -54,10 +61,10 @@ impl TestCa {
     /// and basic constraints exactly as requested, nothing set by the CA. Any other requested
     /// extension fails the test, so that a new one is noticed.
     pub fn issue_copying_extensions(&self, csr_pem: &str) -> String {
-        self.issue_as(csr_pem, Extensions::Copied)
+        self.issue_as(csr_pem, Extensions::Copied, None)
     }
 
-    fn issue_as(&self, csr_pem: &str, extensions: Extensions) -> String {
+    fn issue_as(&self, csr_pem: &str, extensions: Extensions, not_after: Option<u64>) -> String {
         let der = rustls_pemfile::csr(&mut csr_pem.as_bytes()).unwrap().unwrap();
         let (_, csr) = X509CertificationRequest::from_der(der.as_ref()).unwrap();
         verify_signature(&csr);
@@ -91,6 +98,9 @@ impl TestCa {
             Extensions::Copied => copy_requested(&csr, &mut params),
         }
         valid(&mut params);
+        if let Some(end) = not_after {
+            params.not_after = rcgen::date_time_ymd(1970, 1, 1) + std::time::Duration::from_secs(end);
+        }
         let key = RequestKey(info.subject_pki.subject_public_key.data.to_vec());
         params.signed_by(&key, &self.issuer).unwrap().pem()
     }
