@@ -37,7 +37,8 @@ impl utoipa::ToSchema for Exposition {}
 ///
 /// The office's metrics in the OpenMetrics text format, for Prometheus: requests by route template
 /// and status, messages received by result, delivery attempts and times, the outbox per
-/// destination office, handovers by state, failed logins, readiness. No label holds personal data.
+/// destination office, handovers by state, failed logins, readiness, the end of the TLS
+/// certificates. No label holds personal data.
 /// Needs the scrape token of the config (`[metrics] token_sha256`), not an account's token.
 #[utoipa::path(
     get,
