@@ -102,22 +102,19 @@ fn heidelberg_until(root: &Path, ca: &TestCa, not_after: Option<u64>) -> Made {
 fn mannheim(root: &Path, ca: &TestCa) -> Made {
     let dir = root.join(MANNHEIM);
     let d = dir.to_str().unwrap();
-    let (ok, out, err) = staffel(
-        &[
-            "keys",
-            "signing-key",
-            "--office",
-            MANNHEIM,
-            "--name",
-            "Mannheim",
-            "--federation-url",
-            "https://127.0.0.1:8443",
-            "--out",
-            d,
-        ],
-        "",
-        &[],
-    );
+    let signing_key = [
+        "keys",
+        "signing-key",
+        "--office",
+        MANNHEIM,
+        "--name",
+        "Mannheim",
+        "--federation-url",
+        "https://127.0.0.1:8443",
+        "--out",
+        d,
+    ];
+    let (ok, out, err) = staffel(&signing_key, "", &[]);
     assert!(ok, "{err}");
     let printed: DirectoryEntry = serde_json::from_str(&out).unwrap();
     let written: DirectoryEntry =
@@ -208,22 +205,7 @@ fn mannheim(root: &Path, ca: &TestCa) -> Made {
 
     // Nothing is overwritten: the keys stay as they were.
     let before = (std::fs::read(dir.join("signing.jwk")).unwrap(), std::fs::read(dir.join("tls.key")).unwrap());
-    let (ok, _, err) = staffel(
-        &[
-            "keys",
-            "signing-key",
-            "--office",
-            MANNHEIM,
-            "--name",
-            "Mannheim",
-            "--federation-url",
-            "https://127.0.0.1:8443",
-            "--out",
-            d,
-        ],
-        "",
-        &[],
-    );
+    let (ok, _, err) = staffel(&signing_key, "", &[]);
     assert!(!ok && err.contains("is never overwritten"), "{err}");
     let (ok, _, err) = staffel(&["keys", "csr", "--office", MANNHEIM, "--host", "127.0.0.1", "--out", d], "", &[]);
     assert!(!ok && err.contains("is never overwritten"), "{err}");

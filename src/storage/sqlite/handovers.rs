@@ -288,25 +288,25 @@ impl Handovers for SqliteUnit {
     }
 
     async fn count_by_state(&mut self) -> Result<HandoverCounts> {
-        let count = |row: &SqliteRow| u64::try_from(row.get::<i64, _>("n")).map_err(|_| corrupt("count"));
-        let outgoing = sqlx::query("SELECT state, COUNT(*) AS n FROM outgoing_handovers GROUP BY state ORDER BY state")
-            .fetch_all(&mut *self.tx)
-            .await?
-            .iter()
-            .map(|row| {
-                let state = OutgoingState::parse(row.get("state")).ok_or_else(|| corrupt("handover state"))?;
-                Ok((state, count(row)?))
-            })
-            .collect::<Result<_>>()?;
-        let incoming = sqlx::query("SELECT state, COUNT(*) AS n FROM incoming_handovers GROUP BY state ORDER BY state")
-            .fetch_all(&mut *self.tx)
-            .await?
-            .iter()
-            .map(|row| {
-                let state = IncomingState::parse(row.get("state")).ok_or_else(|| corrupt("handover state"))?;
-                Ok((state, count(row)?))
-            })
-            .collect::<Result<_>>()?;
-        Ok(HandoverCounts { outgoing, incoming })
+        let rows = sqlx::query(
+            "SELECT 'outgoing' AS direction, state, COUNT(*) AS n FROM outgoing_handovers GROUP BY state
+             UNION ALL
+             SELECT 'incoming' AS direction, state, COUNT(*) AS n FROM incoming_handovers GROUP BY state
+             ORDER BY direction, state",
+        )
+        .fetch_all(&mut *self.tx)
+        .await?;
+        let mut counts = HandoverCounts { outgoing: Vec::new(), incoming: Vec::new() };
+        for row in &rows {
+            let n = u64::try_from(row.get::<i64, _>("n")).map_err(|_| corrupt("count"))?;
+            let state: &str = row.get("state");
+            match row.get::<&str, _>("direction") {
+                "outgoing" => {
+                    counts.outgoing.push((OutgoingState::parse(state).ok_or_else(|| corrupt("handover state"))?, n))
+                }
+                _ => counts.incoming.push((IncomingState::parse(state).ok_or_else(|| corrupt("handover state"))?, n)),
+            }
+        }
+        Ok(counts)
     }
 }
